@@ -1,0 +1,15 @@
+#pragma once
+
+#include "server/command_table.h"
+
+// One registration function per command family; registry.cc calls them all,
+// so the whole command set is assembled in one place.
+namespace understudy::server {
+
+void RegisterStringCommands(CommandTable& table);
+void RegisterKeyCommands(CommandTable& table);
+void RegisterConnectionCommands(CommandTable& table);
+void RegisterServerCommands(CommandTable& table);
+void RegisterTransactionCommands(CommandTable& table);
+
+}  // namespace understudy::server

@@ -1,0 +1,125 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace understudy::server {
+
+// The effective configuration: redis.conf-style directives from a file, then
+// `--directive value` overrides from the command line, then CONFIG SET.
+// Names and defaults follow redis.conf where a directive exists there; the
+// directive table in config.cc maps each name to its field here.
+struct Config {
+  // Network.
+  std::vector<std::string> bind = {"127.0.0.1"};
+  int port = 6380;
+  std::string unixsocket;
+  int unixsocketperm = 0;
+  int tcp_backlog = 511;
+  int timeout = 0;          // idle client timeout, seconds; 0 = never
+  int tcp_keepalive = 300;  // seconds
+  bool protected_mode = true;
+  int64_t maxclients = 10000;
+
+  // Security.
+  std::string requirepass;
+
+  // Keyspace.
+  int databases = 16;
+  int hz = 10;
+  uint64_t maxmemory = 0;  // bytes; 0 = no limit
+  std::string maxmemory_policy = "noeviction";
+  int maxmemory_samples = 5;
+
+  // Protocol limits.
+  int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
+  int64_t client_query_buffer_limit = 1024LL * 1024 * 1024;
+  // Pending output above which the server stops reading a client's requests
+  // until it catches up (backpressure).
+  int64_t client_output_soft_limit = 1024 * 1024;
+
+  // Process.
+  std::string loglevel = "notice";
+  std::string logfile;  // empty: stderr
+  std::string dir = ".";
+  std::string pidfile;
+  bool daemonize = false;
+
+  // Accepted so that redis.conf files and tools that read them keep working;
+  // understudy does not act on them (yet). deploy/understudy.conf says which.
+  std::string save;  // "" = no RDB snapshots, which is what understudy does
+  bool appendonly = false;
+  std::string appendfsync = "everysec";
+  std::string dbfilename = "dump.rdb";
+  int notify_keyspace_events = 0;  // bit set, see config.cc
+  int64_t slowlog_log_slower_than = 10000;
+  int64_t slowlog_max_len = 128;
+  int64_t latency_monitor_threshold = 0;
+  bool activerehashing = true;
+  bool lazyfree_lazy_eviction = false;
+  bool lazyfree_lazy_expire = false;
+  bool lazyfree_lazy_server_del = false;
+  bool lazyfree_lazy_user_del = false;
+  bool lazyfree_lazy_user_flush = false;
+  int io_threads = 1;
+  bool cluster_enabled = false;
+  std::string supervised = "no";
+
+  // Where the configuration came from (CONFIG REWRITE target), absolute.
+  std::string config_file;
+};
+
+// Applies configuration directives by name. Holds the directive table (name,
+// parser, printer, whether CONFIG SET may change it).
+class ConfigStore {
+ public:
+  explicit ConfigStore(Config* config) : config_(config) {}
+
+  // Parses redis.conf syntax from `text`. On error returns false and sets
+  // *error to a redis-server-style message naming the line:
+  //   Reading the configuration file, at line 2
+  //   >>> 'foo bar'
+  //   Bad directive or wrong number of arguments
+  bool LoadText(std::string_view text, std::string* error);
+  bool LoadFile(const std::string& path, std::string* error);
+  // Applies `argv` as redis-server does: an optional config file first,
+  // then `--name value...` pairs, parsed as lines appended to the file.
+  bool LoadCommandLine(int argc, const char* const* argv, std::string* error);
+
+  // Sets one directive. `startup` allows directives that cannot change at
+  // runtime. On failure *error holds the reason (without the "ERR " prefix).
+  bool Set(std::string_view name, std::span<const std::string_view> values, bool startup,
+           std::string* error);
+  // CONFIG SET name value [name value ...]: all or nothing. Checks every
+  // name first (unknown, immutable, given twice), then sets the values in
+  // order, restoring the previous configuration if one fails. On failure
+  // *error holds the complete Redis 7.0 error text without "ERR ".
+  bool SetFromCommand(std::span<const std::string_view> name_value_pairs, std::string* error);
+  // (name, value) pairs of the directives matching the glob `pattern`
+  // (case-insensitive), in table order.
+  std::vector<std::pair<std::string, std::string>> Get(std::string_view pattern) const;
+  // CONFIG GET pattern [pattern ...]: the union of the matches, each
+  // directive once. A pattern without glob characters is a plain lookup
+  // answered under the spelling given ("MAXMEMORY"), as in Redis 7.0.
+  std::vector<std::pair<std::string, std::string>> GetMatching(
+      std::span<const std::string_view> patterns) const;
+
+  // CONFIG REWRITE: rewrites config_file so that it reproduces the current
+  // configuration. Lines of directives the file already has are replaced
+  // in place (comments and order kept, repeats dropped); directives that
+  // differ from their defaults and are not in the file are appended. The
+  // new file replaces the old one atomically. On failure *error holds the
+  // reason without "ERR ".
+  bool Rewrite(std::string* error) const;
+  // The lines CONFIG REWRITE would write, given the current file text.
+  std::string RewriteText(std::string_view old_text) const;
+
+ private:
+  Config* config_;
+};
+
+}  // namespace understudy::server

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <boost/asio.hpp>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "server/server.h"
+
+namespace understudy::server {
+
+// The process's network side on one Boost.Asio event loop: TCP and unix
+// socket listeners, client connections, the cron timer and signals. All
+// commands run on this loop's thread, so the keyspace needs no locks.
+class Network {
+ public:
+  Network(boost::asio::io_context& io, Server& server);
+  ~Network();
+
+  // Opens the configured listeners. Returns false (with *error) if one
+  // cannot be opened, e.g. the port is taken.
+  bool Listen(std::string* error);
+  // Starts accepting, the cron and signal handling. Returns immediately;
+  // the caller runs the io_context.
+  void Start();
+  // Stops accepting and closes every connection (SIGTERM, SHUTDOWN).
+  void Stop();
+
+  Server& server() { return server_; }
+  boost::asio::io_context& io() { return io_; }
+  // Called by a connection when the server wants the process to stop.
+  void OnShutdownRequested();
+
+ private:
+  class Connection;
+  void AcceptTcp(size_t index);
+  void AcceptUnix();
+  void Admit(boost::asio::generic::stream_protocol::socket socket, bool is_unix);
+  void ScheduleCron();
+  void CloseIdleClients();
+
+  boost::asio::io_context& io_;
+  Server& server_;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> tcp_acceptors_;
+  std::unique_ptr<boost::asio::local::stream_protocol::acceptor> unix_acceptor_;
+  boost::asio::steady_timer cron_timer_;
+  boost::asio::signal_set signals_;
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_;  // by client id
+  bool stopping_ = false;
+};
+
+}  // namespace understudy::server

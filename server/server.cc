@@ -1,0 +1,187 @@
+#include "server/server.h"
+
+#include <chrono>
+
+#include "server/errors.h"
+
+namespace understudy::server {
+
+// Forwards expiry of keys to the WATCH registry.
+class Server::WatchExpiryListener : public storage::ExpiryListener {
+ public:
+  explicit WatchExpiryListener(Server* server) : server_(server) {}
+  void OnKeyExpired(int db_index, std::string_view key) override {
+    server_->TouchExpiredWatchedKey(db_index, key);
+  }
+
+ private:
+  Server* server_;
+};
+
+void CommandContext::KeyModified(std::string_view key) { server.TouchWatchedKey(db.index(), key); }
+
+void CommandContext::WrongArity() {
+  reply.Error("ERR wrong number of arguments for '" + spec.FullName() + "' command");
+}
+
+Server::Server(Config config, const Clock* clock)
+    : config_(std::move(config)),
+      config_store_(&config_),
+      clock_(clock),
+      expiry_listener_(std::make_unique<WatchExpiryListener>(this)),
+      start_time_ms_(clock->NowMs()) {
+  RegisterAllCommands(commands_);
+  databases_.reserve(config_.databases);
+  for (int i = 0; i < config_.databases; ++i) {
+    databases_.push_back(std::make_unique<storage::Database>(i));
+    databases_.back()->set_expiry_listener(expiry_listener_.get());
+  }
+}
+
+Server::~Server() = default;
+
+ClientSession& Server::AddClient() {
+  uint64_t id = next_client_id_++;
+  auto session = std::make_unique<ClientSession>(id, clock_->NowMs());
+  session->authenticated = !auth_required();
+  ClientSession& ref = *session;
+  clients_.emplace(id, std::move(session));
+  ++stats_.total_connections_received;
+  return ref;
+}
+
+void Server::RemoveClient(ClientSession& client) {
+  Unwatch(client);
+  clients_.erase(client.id());
+}
+
+ClientSession* Server::FindClient(uint64_t id) {
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : it->second.get();
+}
+
+bool Server::CheckPassword(std::string_view candidate) const {
+  const std::string& secret = config_.requirepass;
+  // Compare every byte regardless of where the first difference is, so the
+  // time taken does not reveal how much of a guess was right.
+  unsigned char diff = candidate.size() == secret.size() ? 0 : 1;
+  for (size_t i = 0; i < candidate.size(); ++i) {
+    unsigned char expected = secret.empty() ? 0 : secret[i % secret.size()];
+    diff |= static_cast<unsigned char>(candidate[i]) ^ expected;
+  }
+  return diff == 0 && !secret.empty();
+}
+
+namespace {
+
+// Redis formats these messages with printf's %s, which stops at a NUL byte.
+std::string_view UpToNul(std::string_view text) { return text.substr(0, text.find('\0')); }
+
+}  // namespace
+
+void Server::RejectUnknown(ClientSession& client, std::span<const std::string_view> args,
+                           const CommandLookup& lookup) {
+  protocol::ReplyWriter reply = client.writer();
+  std::string message;
+  if (lookup.container != nullptr) {
+    std::string upper(UpToNul(args[0]));
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    message = "ERR unknown subcommand '" + std::string(UpToNul(args[1]).substr(0, 128)) +
+              "'. Try " + upper + " HELP.";
+  } else {
+    std::string preview;
+    for (size_t i = 1; i < args.size() && preview.size() < 128; ++i) {
+      preview += "'";
+      preview += UpToNul(args[i]).substr(0, 128 - preview.size() + 1);
+      preview += "' ";
+    }
+    message = "ERR unknown command '" + std::string(UpToNul(args[0]).substr(0, 128)) +
+              "', with args beginning with: " + preview;
+  }
+  reply.Error(message);
+}
+
+void Server::Execute(ClientSession& client, std::span<const std::string_view> args) {
+  CommandLookup lookup = commands_.Lookup(args);
+  const CommandSpec* spec = lookup.spec;
+  if (spec == nullptr) {
+    RejectUnknown(client, args, lookup);
+    if (client.in_multi) client.multi_error = true;
+    ++stats_.total_error_replies;
+    return;
+  }
+  if (!spec->ArityOk(args.size())) {
+    RejectCommand(client, *spec,
+                  "ERR wrong number of arguments for '" + spec->FullName() + "' command");
+    return;
+  }
+  if (!client.authenticated && !spec->has(kCmdNoAuth)) {
+    RejectCommand(client, *spec, errors::kNoAuth);
+    return;
+  }
+  if (client.in_multi && !spec->has(kCmdSkipQueue)) {
+    if (spec->has(kCmdNoMulti)) {
+      RejectCommand(client, *spec, "ERR Command not allowed inside a transaction");
+      return;
+    }
+    // Once EXEC is bound to fail there is no point keeping more commands;
+    // Redis does not (CLIENT LIST's multi= count shows it).
+    if (!client.multi_error && !client.watch_dirty) {
+      QueuedCommand queued;
+      queued.args.assign(args.begin(), args.end());
+      client.queued.push_back(std::move(queued));
+    }
+    client.reply.append("+QUEUED\r\n");
+    return;
+  }
+  Call(client, *spec, args);
+}
+
+void Server::RejectCommand(ClientSession& client, const CommandSpec& spec, std::string_view error) {
+  ++stats_.total_error_replies;
+  if (&spec == commands_.Find("exec")) {
+    // A rejected EXEC (wrong arity, NOAUTH) ends the transaction, even when
+    // there is none, and says why in Redis's words: the reason loses its
+    // "ERR " but keeps any other code ("... because of: NOAUTH ...").
+    DiscardTransaction(client);
+    if (error.starts_with("ERR ")) error.remove_prefix(4);
+    client.writer().Error("EXECABORT Transaction discarded because of: " + std::string(error));
+    return;
+  }
+  if (client.in_multi) client.multi_error = true;
+  client.writer().Error(error);
+}
+
+void Server::Call(ClientSession& client, const CommandSpec& spec,
+                  std::span<const std::string_view> args, std::optional<int64_t> now_ms) {
+  CommandContext ctx{*this, client, *databases_[client.db_index],      client.writer(),
+                     args,  spec,   now_ms ? *now_ms : clock_->NowMs()};
+  spec.handler(ctx);
+  client.last_command = &spec;
+  ++client.commands_processed;
+  ++stats_.total_commands_processed;
+}
+
+void Server::Cron() {
+  const int64_t now_ms = clock_->NowMs();
+  // Active expiry: sample each database's volatile keys, repeating while a
+  // quarter or more of a sample had expired, within a small time budget so
+  // that no cycle stalls clients (Redis's "fast enough, bounded" approach).
+  constexpr size_t kSampleSize = 20;
+  constexpr auto kBudget = std::chrono::microseconds(2000);
+  const auto deadline = std::chrono::steady_clock::now() + kBudget;
+  for (size_t n = 0; n < databases_.size(); ++n) {
+    storage::Database& db = *databases_[(cron_db_cursor_ + n) % databases_.size()];
+    db.Housekeep();
+    while (db.volatile_count() > 0) {
+      size_t expired = db.ActiveExpire(now_ms, kSampleSize);
+      if (expired < kSampleSize / 4) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        cron_db_cursor_ = (cron_db_cursor_ + n) % databases_.size();
+        return;
+      }
+    }
+  }
+}
+
+}  // namespace understudy::server

@@ -1,0 +1,169 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "protocol/reply_writer.h"
+#include "server/client_session.h"
+#include "server/command_table.h"
+#include "server/config.h"
+#include "storage/database.h"
+
+namespace understudy::server {
+
+class Server;
+
+// What a command handler gets: the request, the client, its database, a
+// reply writer and the server. Handlers are plain functions of this.
+struct CommandContext {
+  Server& server;
+  ClientSession& client;
+  storage::Database& db;
+  protocol::ReplyWriter reply;
+  std::span<const std::string_view> args;  // args[0] is the command name
+  const CommandSpec& spec;
+  int64_t now_ms;
+
+  size_t argc() const { return args.size(); }
+  // Marks `key` of the current database as modified (invalidates WATCH).
+  void KeyModified(std::string_view key);
+  // "-ERR wrong number of arguments for '<name>' command"
+  void WrongArity();
+};
+
+// Server-wide counters shown by INFO stats.
+struct ServerStats {
+  uint64_t total_connections_received = 0;
+  uint64_t total_commands_processed = 0;
+  uint64_t rejected_connections = 0;
+  uint64_t total_net_input_bytes = 0;
+  uint64_t total_net_output_bytes = 0;
+  uint64_t unexpected_error_replies = 0;
+  uint64_t total_error_replies = 0;
+  // The counters as INFO last saw them, for its instantaneous_* rates
+  // (averaged since that sample, which is kept for at least a second).
+  int64_t rate_sample_ms = 0;
+  uint64_t rate_sample_commands = 0;
+  uint64_t rate_sample_input_bytes = 0;
+  uint64_t rate_sample_output_bytes = 0;
+};
+
+// The command engine: databases, the command table, clients and the rules
+// that apply to every command (authentication, arity, MULTI queueing). It
+// does no I/O; the network layer feeds it parsed requests and drains each
+// session's reply buffer.
+class Server {
+ public:
+  Server(Config config, const Clock* clock);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Runs one request for `client`, appending the reply to client.reply.
+  void Execute(ClientSession& client, std::span<const std::string_view> args);
+  // Runs a command that passed the checks (also used by EXEC). `now_ms`
+  // fixes the command's time (EXEC runs its queue at one instant, as Redis
+  // does); by default the clock is read.
+  void Call(ClientSession& client, const CommandSpec& spec, std::span<const std::string_view> args,
+            std::optional<int64_t> now_ms = std::nullopt);
+
+  // Client registry.
+  ClientSession& AddClient();
+  void RemoveClient(ClientSession& client);
+  const std::unordered_map<uint64_t, std::unique_ptr<ClientSession>>& clients() const {
+    return clients_;
+  }
+  ClientSession* FindClient(uint64_t id);
+
+  // MULTI/WATCH support (server/watch.cc).
+  //
+  // Adds `key` of the client's current database to its watched keys,
+  // remembering whether the key was already expired at that moment.
+  void Watch(ClientSession& client, std::string_view key, int64_t now_ms);
+  // Forgets all keys the client watches and clears its dirty flag.
+  void Unwatch(ClientSession& client);
+  // Leaves MULTI: drops the queued commands, the queueing-error flag and
+  // the watched keys (EXEC, DISCARD, RESET).
+  void DiscardTransaction(ClientSession& client);
+  // A command modified `key` (via CommandContext::KeyModified, or directly
+  // for a database other than the client's, e.g. MOVE/COPY ... DB n).
+  void TouchWatchedKey(int db_index, std::string_view key);
+  // Expiry (lazy or active) deleted `key`; called by the storage listener.
+  void TouchExpiredWatchedKey(int db_index, std::string_view key);
+  // FLUSHDB/FLUSHALL (per database) and SWAPDB (called once per side with
+  // the other side as `replaced_with_db`). Call BEFORE clearing or swapping:
+  // only watched keys that exist in either database are invalidated.
+  void TouchAllWatchedKeys(int emptied_db, int replaced_with_db = -1);
+  // True when a key the client watched while it was live has expired since.
+  bool WatchedKeyExpired(const ClientSession& client, int64_t now_ms);
+
+  // Periodic work (active expiry, rehashing, timeouts); call hz times a second.
+  void Cron();
+  // True once SHUTDOWN asked the process to exit.
+  bool shutdown_requested() const { return shutdown_requested_; }
+  void RequestShutdown() { shutdown_requested_ = true; }
+
+  storage::Database& db(int index) { return *databases_[index]; }
+  int database_count() const { return static_cast<int>(databases_.size()); }
+  const CommandTable& commands() const { return commands_; }
+  Config& config() { return config_; }
+  ConfigStore& config_store() { return config_store_; }
+  const Clock& clock() const { return *clock_; }
+  ServerStats& stats() { return stats_; }
+  int64_t start_time_ms() const { return start_time_ms_; }
+  uint64_t next_client_id() const { return next_client_id_; }
+  // The password check: constant time in the length of the candidate.
+  bool CheckPassword(std::string_view candidate) const;
+  bool auth_required() const { return !config_.requirepass.empty(); }
+
+ private:
+  class WatchExpiryListener;
+  // One client watching one key: `slot` indexes the client's `watched`
+  // list (stable until that client's watches are all dropped at once).
+  struct Watcher {
+    ClientSession* client;
+    size_t slot;
+  };
+  struct WatchKeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  using WatcherMap =
+      std::unordered_map<std::string, std::vector<Watcher>, WatchKeyHash, std::equal_to<>>;
+
+  WatcherMap* WatchersOf(int db_index);
+
+  void RejectUnknown(ClientSession& client, std::span<const std::string_view> args,
+                     const CommandLookup& lookup);
+  // Replies `error` for a command refused before running (arity, auth...),
+  // poisoning the transaction being queued; a refused EXEC aborts it.
+  void RejectCommand(ClientSession& client, const CommandSpec& spec, std::string_view error);
+
+  Config config_;
+  ConfigStore config_store_;
+  const Clock* clock_;
+  CommandTable commands_;
+  std::vector<std::unique_ptr<storage::Database>> databases_;
+  std::unique_ptr<WatchExpiryListener> expiry_listener_;
+  std::unordered_map<uint64_t, std::unique_ptr<ClientSession>> clients_;
+  // Per database index: the watchers of each watched key. Watches stay with
+  // the index across SWAPDB, as clients stay in their database.
+  std::vector<WatcherMap> watched_keys_;
+  ServerStats stats_;
+  uint64_t next_client_id_ = 1;
+  int64_t start_time_ms_;
+  bool shutdown_requested_ = false;
+  size_t cron_db_cursor_ = 0;
+};
+
+// Registers every command family; defined in commands/registry.cc.
+void RegisterAllCommands(CommandTable& table);
+
+}  // namespace understudy::server
