@@ -34,11 +34,10 @@ uint64_t NextCursor(uint64_t cursor, uint64_t mask) {
 
 }  // namespace
 
-Dict::Dict() : seed_(std::random_device{}() | (static_cast<uint64_t>(std::random_device{}()) << 32)) {}
+Dict::Dict()
+    : seed_(std::random_device{}() | (static_cast<uint64_t>(std::random_device{}()) << 32)) {}
 
-Dict::~Dict() {
-  Clear();
-}
+Dict::~Dict() { Clear(); }
 
 uint64_t Dict::Hash(std::string_view key) const {
   return XXH3_64bits_withSeed(key.data(), key.size(), seed_);
@@ -97,7 +96,7 @@ Entry* Dict::NewEntryAt(std::string_view key, uint64_t hash) {
   void* memory = std::malloc(sizeof(Entry) + key.size());
   if (memory == nullptr) throw std::bad_alloc();
   auto* entry = new (memory) Entry(static_cast<uint32_t>(key.size()));
-  std::memcpy(entry + 1, key.data(), key.size());
+  std::memcpy(reinterpret_cast<char*>(entry + 1), key.data(), key.size());
   // While rehashing, new keys go to the new table so the old one only drains.
   int t = rehash_index_ >= 0 ? 1 : 0;
   Entry** slot = &buckets_[t][hash & mask_[t]];
