@@ -1,0 +1,212 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # globals here are read by the sourcing scripts
+# Shared helpers for the load-benchmark scripts in bench/load/.
+# Sourced, not executed. Callers must `set -euo pipefail` and call
+# `lib_init` before starting anything, so the EXIT trap can clean up.
+#
+# Environment overrides (all optional):
+#   REDIS_SERVER_BIN     baseline server binary          (default: redis-server)
+#   REDIS_CLI_BIN        redis-cli binary                 (default: redis-cli)
+#   REDIS_BENCHMARK_BIN  redis-benchmark binary           (default: redis-benchmark)
+#   UNDERSTUDY_BIN       server under test                (default: <repo>/build/understudy)
+#   UNDERSTUDY_ARGS      extra arguments for it, shell-quoted, e.g.
+#                        "--hz 10". If UNDERSTUDY_BIN is a redis-server (used as
+#                        a stand-in) and this is unset, the baseline's
+#                        persistence-off flags are used.
+
+LIB_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+REDIS_SERVER_BIN="${REDIS_SERVER_BIN:-redis-server}"
+REDIS_CLI_BIN="${REDIS_CLI_BIN:-redis-cli}"
+REDIS_BENCHMARK_BIN="${REDIS_BENCHMARK_BIN:-redis-benchmark}"
+UNDERSTUDY_BIN="${UNDERSTUDY_BIN:-${LIB_REPO_ROOT}/build/understudy}"
+
+# Persistence off so a benchmark never triggers a background save or AOF
+# rewrite on the baseline (understudy has no RDB/AOF, so this keeps the
+# comparison about the request path only).
+REDIS_BASELINE_ARGS=(--bind 127.0.0.1 --save '' --appendonly no)
+
+LIB_WORKDIR=""
+LIB_STARTED_PIDS=()
+UNDERSTUDY_CMD=()
+REDIS_CMD=()
+# Set by lib_start_server for its caller.
+LIB_SERVER_PID=""
+LIB_SERVER_PORT=""
+# Niceness for everything started here (empty: inherit). Negative values need
+# root; they make the measured processes win the CPU over unrelated work.
+LIB_NICE=""
+
+log() { printf '%s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# Creates the scratch directory (server cwd, logs, generated data) and
+# installs the traps that kill every process started through this library.
+lib_init() {
+  LIB_WORKDIR="$(mktemp -d "${TMPDIR:-/tmp}/understudy-bench.XXXXXX")"
+  trap lib_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# Kills (by PID only) everything recorded in LIB_STARTED_PIDS: TERM first,
+# KILL after ~3 s for anything still alive, then removes the scratch dir.
+lib_cleanup() {
+  local pid waited
+  for pid in "${LIB_STARTED_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${LIB_STARTED_PIDS[@]}"; do
+    waited=0
+    while kill -0 "$pid" 2>/dev/null && ((waited < 30)); do
+      sleep 0.1
+      waited=$((waited + 1))
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  LIB_STARTED_PIDS=()
+  if [[ -n "$LIB_WORKDIR" && -d "$LIB_WORKDIR" ]]; then
+    rm -rf "$LIB_WORKDIR"
+  fi
+}
+
+lib_forget_pid() {
+  local gone="$1" pid kept=()
+  for pid in "${LIB_STARTED_PIDS[@]}"; do
+    [[ "$pid" == "$gone" ]] || kept+=("$pid")
+  done
+  LIB_STARTED_PIDS=("${kept[@]}")
+}
+
+# Stops one server we started and forgets it.
+lib_stop_pid() {
+  local pid="$1" waited=0
+  kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null && ((waited < 30)); do
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  lib_forget_pid "$pid"
+}
+
+lib_require_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null 2>&1 || die "required tool not found: $tool"
+  done
+}
+
+# Sets the global arrays UNDERSTUDY_CMD and REDIS_CMD: each server's command
+# line minus `--port P`, which lib_start_server appends.
+lib_build_server_commands() {
+  [[ -x "$UNDERSTUDY_BIN" ]] || command -v "$UNDERSTUDY_BIN" >/dev/null 2>&1 ||
+    die "understudy binary not found: $UNDERSTUDY_BIN (build it with 'ninja -C build understudy' or set UNDERSTUDY_BIN)"
+  local extra=()
+  if [[ -n "${UNDERSTUDY_ARGS+set}" ]]; then
+    # Shell-quoted on purpose, so "--save ''" survives; the value comes from
+    # the person running the benchmark, not from outside input.
+    eval "extra=(${UNDERSTUDY_ARGS})"
+  elif [[ "$(basename "$UNDERSTUDY_BIN")" == redis-server ]]; then
+    extra=("${REDIS_BASELINE_ARGS[@]}")
+  else
+    extra=(--bind 127.0.0.1)
+  fi
+  UNDERSTUDY_CMD=("$UNDERSTUDY_BIN" "${extra[@]}")
+  REDIS_CMD=("$REDIS_SERVER_BIN" "${REDIS_BASELINE_ARGS[@]}")
+}
+
+# Prints a loopback TCP port outside the kernel's ephemeral range (so the
+# benchmark's own client sockets can never take it) that nobody listens on
+# right now. Start-up still retries, since another process may grab it first.
+lib_pick_port() {
+  local attempt port
+  for ((attempt = 0; attempt < 200; attempt++)); do
+    port=$((20000 + RANDOM % 12000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
+      printf '%s\n' "$port"
+      return 0
+    fi
+  done
+  die "no free loopback port found"
+}
+
+# lib_launch_prefix ARRAY CPU: sets ARRAY to the command prefix that applies
+# LIB_NICE and pins to CPU (either may be empty).
+lib_launch_prefix() {
+  local -n prefix_out="$1"
+  local cpu="$2"
+  prefix_out=()
+  [[ -n "$LIB_NICE" ]] && prefix_out+=(nice -n "$LIB_NICE")
+  [[ -n "$cpu" ]] && prefix_out+=(taskset -c "$cpu")
+  return 0
+}
+
+# lib_start_server NAME CPU CMD... : starts CMD with `--port P` appended, in
+# the scratch dir, optionally pinned to CPU (empty = no pinning), waits until
+# it answers PING. Sets LIB_SERVER_PID and LIB_SERVER_PORT. Retries a few
+# ports in case one was taken between picking and binding.
+lib_start_server() {
+  local name="$1" cpu="$2"
+  shift 2
+  local attempt port pid logfile waited pinned=()
+  lib_launch_prefix pinned "$cpu"
+  for ((attempt = 1; attempt <= 5; attempt++)); do
+    port="$(lib_pick_port)"
+    logfile="${LIB_WORKDIR}/${name}.${port}.log"
+    # taskset execs the server, and the subshell execs taskset, so $! is the
+    # server's own PID.
+    (cd "$LIB_WORKDIR" && exec "${pinned[@]}" "$@" --port "$port") >"$logfile" 2>&1 &
+    pid=$!
+    LIB_STARTED_PIDS+=("$pid")
+    waited=0
+    while ((waited < 100)); do # up to ~10 s
+      if ! kill -0 "$pid" 2>/dev/null; then
+        break
+      fi
+      if [[ "$(timeout 2 "$REDIS_CLI_BIN" -h 127.0.0.1 -p "$port" PING 2>/dev/null)" == PONG ]]; then
+        LIB_SERVER_PID="$pid"
+        LIB_SERVER_PORT="$port"
+        log "started ${name}: pid ${pid}, port ${port}${cpu:+, cpu ${cpu}}"
+        return 0
+      fi
+      sleep 0.1
+      waited=$((waited + 1))
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      lib_stop_pid "$pid"
+      log "${name} did not answer PING within 10 s; last log lines:"
+      tail -n 20 "$logfile" >&2 || true
+      die "${name} failed to start: $*"
+    fi
+    wait "$pid" 2>/dev/null || true
+    lib_forget_pid "$pid"
+    if ! grep -qi 'address already in use' "$logfile"; then
+      log "${name} exited during start-up; last log lines:"
+      tail -n 20 "$logfile" >&2 || true
+      die "${name} failed to start: $*"
+    fi
+    log "port ${port} was taken, retrying"
+  done
+  die "${name} failed to start after 5 ports"
+}
+
+lib_require_alive() {
+  local name="$1" pid="$2"
+  kill -0 "$pid" 2>/dev/null || die "${name} (pid ${pid}) is no longer running"
+}
+
+# Median of the numbers given as arguments (mean of the two middle ones for
+# an even count).
+lib_median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+    END {
+      if (NR == 0) { print "nan"; exit }
+      if (NR % 2) printf "%.2f\n", v[(NR + 1) / 2]
+      else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+    }'
+}
