@@ -72,6 +72,15 @@ class ClientSession {
   // Set by the connection: closes it after pending replies are written
   // (CLIENT KILL, QUIT). Empty for sessions without a connection.
   std::function<void()> request_close;
+  // Set by the connection: call after appending to `reply` from outside this
+  // client's own command (PUBLISH to a subscriber, waking a blocked client).
+  // The connection then, on a later turn of the event loop (never from
+  // inside the caller), writes the reply out and, unless `blocked`, resumes
+  // running the client's pipelined requests. Empty without a connection.
+  std::function<void()> notify_output;
+  // While true the connection runs no further requests of this client
+  // (a blocking command is waiting); whoever clears it calls notify_output.
+  bool blocked = false;
 
   protocol::ReplyWriter writer() { return protocol::ReplyWriter(&reply, resp); }
 

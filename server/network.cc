@@ -58,6 +58,11 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
         if (auto self = weak.lock()) self->CloseAfterReplies();
       });
     };
+    session_->notify_output = [weak, &io = network_.io()] {
+      asio::post(io, [weak] {
+        if (auto self = weak.lock()) self->Resume();
+      });
+    };
     ReadMore();
   }
 
@@ -71,6 +76,18 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
     network_.connections_.erase(session_->id());
     server_.RemoveClient(*session_);
     session_ = nullptr;
+  }
+
+  // Output was added from outside, or the client was unblocked: write it
+  // out and carry on with any requests that were waiting.
+  void Resume() {
+    if (closed_) return;
+    if (!session_->blocked) {
+      ProcessInput();
+      if (closed_) return;
+    }
+    Flush();
+    ReadMore();
   }
 
   void CloseAfterReplies() {
@@ -142,7 +159,7 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
     // CONFIG SET may have changed the limits since the last batch.
     parser_.set_limits(LimitsFrom(server_.config()));
     const size_t soft_limit = static_cast<size_t>(server_.config().client_output_soft_limit);
-    while (start_ < end_ && !session_->close_after_reply) {
+    while (start_ < end_ && !session_->close_after_reply && !session_->blocked) {
       if (session_->reply.size() + in_flight_ > soft_limit) {
         paused_ = true;
         break;

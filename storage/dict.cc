@@ -32,10 +32,18 @@ uint64_t NextCursor(uint64_t cursor, uint64_t mask) {
   return ReverseBits(cursor);
 }
 
+// One random seed per process, as Redis has: a table's layout cannot be
+// predicted from outside, and creating a table (one per large hash or set)
+// costs no system call.
+uint64_t ProcessHashSeed() {
+  static const uint64_t seed =
+      std::random_device{}() | (static_cast<uint64_t>(std::random_device{}()) << 32);
+  return seed;
+}
+
 }  // namespace
 
-Dict::Dict()
-    : seed_(std::random_device{}() | (static_cast<uint64_t>(std::random_device{}()) << 32)) {}
+Dict::Dict() : seed_(ProcessHashSeed()) {}
 
 Dict::~Dict() { Clear(); }
 

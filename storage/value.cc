@@ -1,5 +1,7 @@
 #include "storage/value.h"
 
+#include <new>
+
 namespace understudy::storage {
 
 std::string_view ValueTypeName(ValueType type) {
@@ -21,6 +23,8 @@ std::string_view ValueTypeName(ValueType type) {
 void Value::Release() {
   if (tag_ == kHeapString) {
     delete heap();
+  } else if (tag_ >= kListpackBase) {
+    listpack().~Listpack();
   } else if (tag_ > kHeapString) {
     delete collection();
   }
@@ -58,6 +62,12 @@ std::string& Value::MutableString() {
   return *fresh;
 }
 
+void Value::SetListpack(ValueType type) {
+  Release();
+  new (inline_) Listpack();
+  tag_ = static_cast<uint8_t>(kListpackBase + static_cast<uint8_t>(type));
+}
+
 void Value::SetCollection(ValueType type, std::unique_ptr<Collection> payload) {
   Release();
   StorePointer(payload.release());
@@ -68,6 +78,9 @@ Value Value::Clone() const {
   Value copy;
   if (is_string()) {
     copy.SetString(string());
+  } else if (is_listpack()) {
+    copy.SetListpack(type());
+    copy.listpack() = listpack().Clone();
   } else {
     copy.SetCollection(type(), collection()->Clone());
   }
@@ -76,6 +89,7 @@ Value Value::Clone() const {
 
 size_t Value::ExternalMemory() const {
   if (tag_ == kHeapString) return sizeof(std::string) + heap()->capacity() + 1;
+  if (tag_ >= kListpackBase) return listpack().MemoryUsage();
   if (tag_ > kHeapString) return collection()->MemoryUsage();
   return 0;
 }

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "storage/listpack.h"
+
 namespace understudy::storage {
 
 // The Redis data types. The numeric values are stable: on-disk formats use them.
@@ -24,11 +26,15 @@ class Collection {
   virtual size_t MemoryUsage() const = 0;
   // A deep copy, for COPY.
   virtual std::unique_ptr<Collection> Clone() const = 0;
+  // OBJECT ENCODING's name for this representation ("hashtable", "skiplist"...).
+  virtual std::string_view Encoding() const = 0;
 };
 
 // One key's value in 24 bytes: a string of up to kInlineCapacity bytes lives
 // inside the object itself (no allocation for typical small values); a longer
-// string lives in a heap std::string; other types point to a Collection.
+// string lives in a heap std::string. A small list, hash, set or sorted set
+// is a Listpack embedded right here (one allocation for the whole value); a
+// large one points to a Collection of its type's own representation.
 class Value {
  public:
   static constexpr size_t kInlineCapacity = 22;
@@ -48,9 +54,13 @@ class Value {
   Value& operator=(const Value&) = delete;
 
   ValueType type() const {
-    return tag_ <= kHeapString ? ValueType::kString : static_cast<ValueType>(tag_ - 1);
+    if (tag_ <= kHeapString) return ValueType::kString;
+    if (tag_ >= kListpackBase) return static_cast<ValueType>(tag_ - kListpackBase);
+    return static_cast<ValueType>(tag_ - kHeapString);
   }
   bool is_string() const { return tag_ <= kHeapString; }
+  // True for a collection in its compact (listpack) encoding.
+  bool is_listpack() const { return tag_ >= kListpackBase; }
 
   // Strings. Precondition for string(): is_string().
   std::string_view string() const {
@@ -62,7 +72,18 @@ class Value {
   // another type is replaced by an empty string first.
   std::string& MutableString();
 
-  // Collections. Precondition for collection(): !is_string().
+  // Compact collections. Precondition for listpack(): is_listpack().
+  Listpack& listpack() { return *reinterpret_cast<Listpack*>(inline_); }
+  const Listpack& listpack() const { return *reinterpret_cast<const Listpack*>(inline_); }
+  // Makes this value an empty compact collection of `type`.
+  void SetListpack(ValueType type);
+  // Replaces the compact encoding by `payload` (conversion to the large
+  // encoding once the collection outgrows the listpack limits).
+  void ConvertToCollection(std::unique_ptr<Collection> payload) {
+    SetCollection(type(), std::move(payload));
+  }
+
+  // Large collections. Precondition for collection(): neither string nor listpack.
   Collection* collection() const { return LoadPointer<Collection>(); }
   template <typename T>
   T* As() const {
@@ -79,7 +100,9 @@ class Value {
   enum Tag : uint8_t {
     kInlineString = 0,
     kHeapString = 1,
-    // kHeapString + ValueType for the collection types.
+    // kHeapString + ValueType: large collections (tags 2 to 5).
+    // kListpackBase + ValueType: compact collections (tags 7 to 10).
+    kListpackBase = 6,
   };
 
   void Release();

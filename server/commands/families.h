@@ -11,5 +11,11 @@ void RegisterKeyCommands(CommandTable& table);
 void RegisterConnectionCommands(CommandTable& table);
 void RegisterServerCommands(CommandTable& table);
 void RegisterTransactionCommands(CommandTable& table);
+void RegisterHashCommands(CommandTable& table);
+void RegisterSetCommands(CommandTable& table);
+void RegisterSortedSetCommands(CommandTable& table);
+void RegisterListCommands(CommandTable& table);
+void RegisterBlockingCommands(CommandTable& table);
+void RegisterPubSubCommands(CommandTable& table);
 
 }  // namespace understudy::server

@@ -9,6 +9,12 @@ void RegisterAllCommands(CommandTable& table) {
   RegisterConnectionCommands(table);
   RegisterServerCommands(table);
   RegisterTransactionCommands(table);
+  RegisterHashCommands(table);
+  RegisterSetCommands(table);
+  RegisterSortedSetCommands(table);
+  RegisterListCommands(table);
+  RegisterBlockingCommands(table);
+  RegisterPubSubCommands(table);
 }
 
 }  // namespace understudy::server

@@ -30,6 +30,7 @@ class CountingCollection : public Collection {
     ++counters_->clones;
     return std::make_unique<CountingCollection>(counters_, payload_);
   }
+  std::string_view Encoding() const override { return "counting"; }
   const std::string& payload() const { return payload_; }
 
  private:

@@ -1,0 +1,8 @@
+#include "server/commands/families.h"
+#include "server/commands/helpers.h"
+
+namespace understudy::server {
+
+void RegisterPubSubCommands(CommandTable& table) {}
+
+}  // namespace understudy::server

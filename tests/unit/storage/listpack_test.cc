@@ -1,0 +1,119 @@
+#include "storage/listpack.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <random>
+#include <string>
+
+namespace understudy::storage {
+namespace {
+
+// Reads the whole listpack front to back and back to front, checking both
+// walks agree with the model.
+void ExpectSameAs(const Listpack& lp, const std::deque<std::string>& model) {
+  ASSERT_EQ(lp.size(), model.size());
+  size_t i = 0;
+  for (uint32_t pos = lp.Begin(); pos != lp.End(); pos = lp.Next(pos), ++i) {
+    ASSERT_LT(i, model.size());
+    EXPECT_EQ(lp.Get(pos), model[i]);
+  }
+  EXPECT_EQ(i, model.size());
+  if (model.empty()) return;
+  i = model.size();
+  for (uint32_t pos = lp.Last();; pos = lp.Prev(pos)) {
+    --i;
+    EXPECT_EQ(lp.Get(pos), model[i]);
+    if (pos == lp.Begin()) break;
+  }
+  EXPECT_EQ(i, 0u);
+}
+
+std::string RandomValue(std::mt19937& rng) {
+  // Mostly small, sometimes long enough for multi-byte length varints.
+  static const size_t kLengths[] = {0, 1, 3, 7, 60, 127, 128, 300, 20000};
+  size_t length = kLengths[rng() % (sizeof(kLengths) / sizeof(kLengths[0]))];
+  std::string s(length, 'a');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+TEST(ListpackTest, EmptyHasNoElementsAndNoBuffer) {
+  Listpack lp;
+  EXPECT_TRUE(lp.empty());
+  EXPECT_EQ(lp.Begin(), lp.End());
+  EXPECT_EQ(lp.Seek(0), lp.End());
+  EXPECT_EQ(lp.Find("x"), lp.End());
+  EXPECT_EQ(lp.MemoryUsage(), 0u);
+}
+
+TEST(ListpackTest, PushSeekFindEraseReplace) {
+  Listpack lp;
+  lp.PushBack("b");
+  lp.PushFront("a");
+  lp.PushBack("c");
+  EXPECT_EQ(lp.Get(lp.Seek(0)), "a");
+  EXPECT_EQ(lp.Get(lp.Seek(-1)), "c");
+  EXPECT_EQ(lp.Get(lp.Seek(1)), "b");
+  EXPECT_EQ(lp.Seek(3), lp.End());
+  EXPECT_EQ(lp.Seek(-4), lp.End());
+  EXPECT_EQ(lp.Get(lp.Find("b")), "b");
+  lp.Replace(lp.Find("b"), std::string(200, 'x'));
+  EXPECT_EQ(lp.Get(lp.Seek(1)), std::string(200, 'x'));
+  lp.Erase(lp.Seek(0), 2);
+  ASSERT_EQ(lp.size(), 1u);
+  EXPECT_EQ(lp.Get(lp.Begin()), "c");
+}
+
+TEST(ListpackTest, FindWithSkipLooksOnlyAtKeysOfPairs) {
+  Listpack lp;
+  for (const char* s : {"f1", "v1", "f2", "f1", "f3", "v3"}) lp.PushBack(s);
+  // "f1" appears as the value of pair 2; only the key of pair 1 matches.
+  EXPECT_EQ(lp.Find("f1", 0, 1), lp.Begin());
+  EXPECT_EQ(lp.Find("v1", 0, 1), lp.End());
+  EXPECT_EQ(lp.Get(lp.Find("f3", 0, 1)), "f3");
+}
+
+TEST(ListpackTest, RandomOperationsMatchADeque) {
+  std::mt19937 rng(42);
+  Listpack lp;
+  std::deque<std::string> model;
+  for (int step = 0; step < 3000; ++step) {
+    int op = static_cast<int>(rng() % 6);
+    if (op <= 1 || model.empty()) {
+      std::string v = RandomValue(rng);
+      size_t index = model.empty() ? 0 : rng() % (model.size() + 1);
+      lp.Insert(index == model.size() ? lp.End() : lp.Seek(static_cast<int64_t>(index)), v);
+      model.insert(model.begin() + static_cast<long>(index), v);
+    } else if (op == 2) {
+      size_t index = rng() % model.size();
+      uint32_t count = 1 + rng() % 3;
+      lp.Erase(lp.Seek(static_cast<int64_t>(index)), count);
+      size_t end = std::min(model.size(), index + count);
+      model.erase(model.begin() + static_cast<long>(index), model.begin() + static_cast<long>(end));
+    } else if (op == 3) {
+      size_t index = rng() % model.size();
+      std::string v = RandomValue(rng);
+      lp.Replace(lp.Seek(static_cast<int64_t>(index)), v);
+      model[index] = v;
+    } else if (op == 4) {
+      int64_t index = -1 - static_cast<int64_t>(rng() % model.size());
+      EXPECT_EQ(lp.Get(lp.Seek(index)), model[model.size() + index]);
+    } else {
+      const std::string& wanted = model[rng() % model.size()];
+      uint32_t pos = lp.Find(wanted);
+      ASSERT_NE(pos, lp.End());
+      EXPECT_EQ(lp.Get(pos), wanted);
+    }
+    if (step % 100 == 0) ExpectSameAs(lp, model);
+  }
+  ExpectSameAs(lp, model);
+  Listpack copy = lp.Clone();
+  ExpectSameAs(copy, model);
+  Listpack moved = std::move(lp);
+  ExpectSameAs(moved, model);
+  EXPECT_TRUE(lp.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+}
+
+}  // namespace
+}  // namespace understudy::storage
