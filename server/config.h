@@ -69,6 +69,15 @@ struct Config {
   bool cluster_enabled = false;
   std::string supervised = "no";
 
+  // Compact-encoding limits of the collection types (redis.conf names).
+  int64_t hash_max_listpack_entries = 128;
+  int64_t hash_max_listpack_value = 64;
+  int64_t set_max_intset_entries = 512;
+  int64_t zset_max_listpack_entries = 128;
+  int64_t zset_max_listpack_value = 64;
+  int64_t list_max_listpack_size = -2;  // >0: entries per node; -1..-5: 4..64 KiB
+  int64_t list_compress_depth = 0;      // accepted; nodes are never compressed
+
   // Where the configuration came from (CONFIG REWRITE target), absolute.
   std::string config_file;
 };

@@ -411,6 +411,16 @@ std::vector<Directive> BuildDirectives() {
                    {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
                     "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"}));
   d.push_back(Integer("maxmemory-samples", &Config::maxmemory_samples, 1, INT_MAX));
+  // Compact encodings of the collection types.
+  d.push_back(
+      Integer("hash-max-listpack-entries", &Config::hash_max_listpack_entries, 0, INT64_MAX));
+  d.push_back(Integer("hash-max-listpack-value", &Config::hash_max_listpack_value, 0, INT64_MAX));
+  d.push_back(Integer("set-max-intset-entries", &Config::set_max_intset_entries, 0, INT64_MAX));
+  d.push_back(
+      Integer("zset-max-listpack-entries", &Config::zset_max_listpack_entries, 0, INT64_MAX));
+  d.push_back(Integer("zset-max-listpack-value", &Config::zset_max_listpack_value, 0, INT64_MAX));
+  d.push_back(Integer("list-max-listpack-size", &Config::list_max_listpack_size, INT_MIN, INT_MAX));
+  d.push_back(Integer("list-compress-depth", &Config::list_compress_depth, 0, INT_MAX));
   // Protocol limits.
   d.push_back(
       SignedMemory("proto-max-bulk-len", &Config::proto_max_bulk_len, 1024 * 1024, INT64_MAX));
