@@ -20,6 +20,8 @@ class Server::WatchExpiryListener : public storage::ExpiryListener {
 
 void CommandContext::KeyModified(std::string_view key) { server.TouchWatchedKey(db.index(), key); }
 
+void CommandContext::KeyReady(std::string_view key) { server.SignalKeyAsReady(db.index(), key); }
+
 void CommandContext::WrongArity() {
   reply.Error("ERR wrong number of arguments for '" + spec.FullName() + "' command");
 }

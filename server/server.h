@@ -34,6 +34,10 @@ struct CommandContext {
   size_t argc() const { return args.size(); }
   // Marks `key` of the current database as modified (invalidates WATCH).
   void KeyModified(std::string_view key);
+  // Says that `key` of the current database may now satisfy clients blocked
+  // on it (called by list pushes and sorted-set adds, like Redis's
+  // signalKeyAsReady); they are served once the current command returns.
+  void KeyReady(std::string_view key);
   // "-ERR wrong number of arguments for '<name>' command"
   void WrongArity();
 };
@@ -103,6 +107,9 @@ class Server {
   void TouchAllWatchedKeys(int emptied_db, int replaced_with_db = -1);
   // True when a key the client watched while it was live has expired since.
   bool WatchedKeyExpired(const ClientSession& client, int64_t now_ms);
+
+  // Blocking commands (server/blocking.cc).
+  void SignalKeyAsReady(int db_index, std::string_view key);
 
   // Periodic work (active expiry, rehashing, timeouts); call hz times a second.
   void Cron();

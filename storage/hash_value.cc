@@ -1,0 +1,1 @@
+#include "storage/hash_value.h"

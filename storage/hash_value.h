@@ -1,0 +1,2 @@
+#pragma once
+// Placeholder: the hash data type's representation goes here.

@@ -1,0 +1,1 @@
+#include "storage/list_value.h"

@@ -1,0 +1,2 @@
+#pragma once
+// Placeholder: the list data type's representation goes here.

@@ -1,0 +1,2 @@
+#pragma once
+// Placeholder: the set data type's representation goes here.

@@ -1,0 +1,2 @@
+#pragma once
+// Placeholder: the zset data type's representation goes here.

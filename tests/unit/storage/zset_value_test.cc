@@ -1,0 +1,1 @@
+#include "storage/zset_value.h"
