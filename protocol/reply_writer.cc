@@ -7,6 +7,7 @@
 namespace understudy::protocol {
 
 void ReplyWriter::Error(std::string_view text) {
+  if (error_count_ != nullptr) ++*error_count_;
   out_->push_back('-');
   size_t start = out_->size();
   out_->append(text);

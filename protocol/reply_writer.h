@@ -18,7 +18,10 @@ enum class RespVersion : uint8_t { kResp2 = 2, kResp3 = 3 };
 // so it is cheap to construct per command.
 class ReplyWriter {
  public:
-  ReplyWriter(std::string* out, RespVersion version) : out_(out), version_(version) {}
+  // `error_count`, when given, is incremented for every error reply written
+  // (INFO's total_error_replies).
+  ReplyWriter(std::string* out, RespVersion version, uint64_t* error_count = nullptr)
+      : out_(out), version_(version), error_count_(error_count) {}
 
   RespVersion version() const { return version_; }
   bool resp3() const { return version_ == RespVersion::kResp3; }
@@ -108,6 +111,7 @@ class ReplyWriter {
 
   std::string* out_;
   RespVersion version_;
+  uint64_t* error_count_;
 };
 
 }  // namespace understudy::protocol

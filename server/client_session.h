@@ -82,7 +82,11 @@ class ClientSession {
   // (a blocking command is waiting); whoever clears it calls notify_output.
   bool blocked = false;
 
-  protocol::ReplyWriter writer() { return protocol::ReplyWriter(&reply, resp); }
+  // Counts every error reply written through writer() (INFO's
+  // total_error_replies); set by the server, may be null.
+  uint64_t* error_counter = nullptr;
+
+  protocol::ReplyWriter writer() { return protocol::ReplyWriter(&reply, resp, error_counter); }
 
  private:
   uint64_t id_;

@@ -46,6 +46,7 @@ ClientSession& Server::AddClient() {
   uint64_t id = next_client_id_++;
   auto session = std::make_unique<ClientSession>(id, clock_->NowMs());
   session->authenticated = !auth_required();
+  session->error_counter = &stats_.total_error_replies;
   ClientSession& ref = *session;
   clients_.emplace(id, std::move(session));
   ++stats_.total_connections_received;
@@ -109,7 +110,6 @@ void Server::Execute(ClientSession& client, std::span<const std::string_view> ar
   if (spec == nullptr) {
     RejectUnknown(client, args, lookup);
     if (client.in_multi) client.multi_error = true;
-    ++stats_.total_error_replies;
     return;
   }
   if (!spec->ArityOk(args.size())) {
@@ -140,7 +140,6 @@ void Server::Execute(ClientSession& client, std::span<const std::string_view> ar
 }
 
 void Server::RejectCommand(ClientSession& client, const CommandSpec& spec, std::string_view error) {
-  ++stats_.total_error_replies;
   if (&spec == commands_.Find("exec")) {
     // A rejected EXEC (wrong arity, NOAUTH) ends the transaction, even when
     // there is none, and says why in Redis's words: the reason loses its

@@ -230,6 +230,7 @@ void StatsSection(Server& server, int64_t now_ms, InfoText& out) {
   out.Field("keyspace_misses", misses);
   out.Field("pubsub_channels", 0);
   out.Field("pubsub_patterns", 0);
+  out.Field("total_error_replies", stats.total_error_replies);
 }
 
 void ReplicationSection(Server& server, InfoText& out) {

@@ -161,8 +161,23 @@ def test_redis_benchmark_runs_clean(daemon):
     try:
         # Every request was understood: no error replies at all.
         stats = r.info("stats")
-        assert stats.get("total_error_replies", 0) == 0, stats
+        assert stats["total_error_replies"] == 0, stats
         assert int(r.get("counter:__rand_int__")) == 100000
+    finally:
+        r.close()
+
+
+def test_error_replies_are_counted(daemon):
+    """The counter the benchmark test relies on does count errors."""
+    r = redis.Redis(host="127.0.0.1", port=daemon.port)
+    try:
+        before = r.info("stats")["total_error_replies"]
+        r.set("s", "not a number")
+        with pytest.raises(redis.ResponseError):
+            r.incr("s")
+        with pytest.raises(redis.ResponseError):
+            r.execute_command("NO-SUCH-COMMAND")
+        assert r.info("stats")["total_error_replies"] == before + 2
     finally:
         r.close()
 
