@@ -115,5 +115,53 @@ TEST(ListpackTest, RandomOperationsMatchADeque) {
   EXPECT_TRUE(lp.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
 }
 
+// The list type removes matches while scanning (LREM) and relies on these.
+TEST(ListpackTest, EraseReturnsTheOffsetOfTheFollowingElement) {
+  Listpack lp;
+  for (const char* s : {"a", "b", "c", "d"}) lp.PushBack(s);
+  uint32_t pos = lp.Erase(lp.Seek(1));
+  EXPECT_EQ(lp.Get(pos), "c");
+  pos = lp.Erase(lp.Last());
+  EXPECT_EQ(pos, lp.End());
+  EXPECT_EQ(lp.Get(lp.Prev(lp.End())), "c");
+  pos = lp.Erase(lp.Begin(), 5);  // more than there are: stops at the end
+  EXPECT_EQ(pos, lp.End());
+  EXPECT_TRUE(lp.empty());
+  EXPECT_EQ(lp.MemoryUsage(), 0u);
+}
+
+TEST(ListpackTest, FindFromAnOffsetSkipsEarlierMatches) {
+  Listpack lp;
+  for (const char* s : {"x", "", "x", "y", ""}) lp.PushBack(s);
+  uint32_t first = lp.Find("x");
+  EXPECT_EQ(first, lp.Begin());
+  uint32_t second = lp.Find("x", lp.Next(first));
+  EXPECT_EQ(second, lp.Seek(2));
+  EXPECT_EQ(lp.Find("x", lp.Next(second)), lp.End());
+  EXPECT_EQ(lp.Find(""), lp.Seek(1));
+  EXPECT_EQ(lp.Find("", lp.Seek(2)), lp.Seek(4));
+  EXPECT_EQ(lp.Find("x", lp.End()), lp.End());
+}
+
+TEST(ListpackTest, ErasingMostElementsShrinksAndKeepsTheRest) {
+  Listpack lp;
+  std::deque<std::string> model;
+  for (int i = 0; i < 2000; ++i) {
+    model.push_back("element-" + std::to_string(i));
+    lp.PushBack(model.back());
+  }
+  size_t full = lp.MemoryUsage();
+  while (model.size() > 10) {
+    lp.Erase(lp.Begin());
+    model.pop_front();
+  }
+  EXPECT_LT(lp.MemoryUsage(), full / 4);
+  ExpectSameAs(lp, model);
+  // Inserting after an element (LINSERT AFTER) is Insert at Next(pos).
+  lp.Insert(lp.Next(lp.Find(model[3])), "after-3");
+  model.insert(model.begin() + 4, "after-3");
+  ExpectSameAs(lp, model);
+}
+
 }  // namespace
 }  // namespace understudy::storage
