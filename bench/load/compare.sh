@@ -11,10 +11,18 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 usage() {
   cat <<'EOF'
 usage: compare.sh [options]
-  -t TESTS           comma-separated redis-benchmark tests (default: set,get,incr),
-                     e.g. set,get,incr,lpush,hset,sadd,zadd
+  -t TESTS           the main tests, measured with -n and --rounds (default:
+                     set,get,incr). Comma-separated runs; "a+b" measures tests a
+                     and b in one redis-benchmark run (-t a,b: b sees a's data);
+                     "a+b@N" runs them with N requests (10 x N when pipelined).
+  --extra TESTS      more tests in the same syntax, measured with --extra-n and
+                     --extra-rounds (default: the collection commands,
+                     lpush+rpush+lpop+rpop+sadd+hset+spop+zadd+zpopmin+mset,
+                     lrange_100+lrange_600@4000); --extra '' or --no-extra: none
   -n N               requests per run at pipeline depth 1 (default: 60000)
   --n-pipelined N    requests per run at depth > 1 (default: 10 x N)
+  --extra-n N        requests per run of an extra test at depth 1 (default: 20000)
+  --extra-rounds R   runs per side of each extra test (default: 3)
   -P "D1 D2 ..."     pipeline depths (default: "1 16")
   -c CLIENTS         parallel connections (default: 50)
   --keyspace K       random key space, redis-benchmark -r (default: 100000)
@@ -33,6 +41,15 @@ EOF
 }
 
 tests="set,get,incr"
+# The other tests of redis-benchmark's default set (except ping and xadd),
+# in redis-benchmark's own order; run as two groups so that LPOP/RPOP/SPOP/
+# ZPOPMIN find what the pushes and adds of the same run stored, and LRANGE
+# gets fewer requests (an LRANGE_600 reply is ~6 kB). LRANGE_* makes
+# redis-benchmark first fill the list with "LPUSH (needed to benchmark
+# LRANGE)", reported as its own row.
+extra_tests="lpush+rpush+lpop+rpop+sadd+hset+spop+zadd+zpopmin+mset,lrange_100+lrange_600@4000"
+extra_requests=20000
+extra_rounds=3
 requests=60000
 requests_pipelined=""
 pipelines="1 16"
@@ -47,6 +64,10 @@ raw_file=""
 while (($# > 0)); do
   case "$1" in
     -t) tests="$2"; shift 2 ;;
+    --extra) extra_tests="$2"; shift 2 ;;
+    --no-extra) extra_tests=""; shift ;;
+    --extra-n) extra_requests="$2"; shift 2 ;;
+    --extra-rounds) extra_rounds="$2"; shift 2 ;;
     -n) requests="$2"; shift 2 ;;
     --n-pipelined) requests_pipelined="$2"; shift 2 ;;
     -P) pipelines="$2"; shift 2 ;;
@@ -64,14 +85,47 @@ while (($# > 0)); do
   esac
 done
 requests_pipelined="${requests_pipelined:-$((requests * 10))}"
-for number in "$requests" "$requests_pipelined" "$clients" "$keyspace" "$rounds" "$run_timeout"; do
+for number in "$requests" "$requests_pipelined" "$clients" "$keyspace" "$rounds" "$run_timeout" \
+  "$extra_requests" "$extra_rounds"; do
   [[ "$number" =~ ^[1-9][0-9]*$ ]] || { log "not a positive integer: $number"; exit 2; }
 done
 read -r -a pipeline_list <<<"$pipelines"
 for depth in "${pipeline_list[@]}"; do
   [[ "$depth" =~ ^[1-9][0-9]*$ ]] || { log "bad pipeline depth: $depth"; exit 2; }
 done
-IFS=',' read -r -a test_list <<<"$tests"
+
+# The runs to measure, as parallel arrays: redis-benchmark -t argument,
+# requests at depth 1 and at depth > 1, rounds per side.
+run_tests=()
+run_n=()
+run_n_pipelined=()
+run_rounds=()
+# add_runs SPEC N N_PIPELINED ROUNDS: appends the comma-separated items of
+# SPEC ("a+b@N" syntax, see usage).
+add_runs() {
+  local spec="$1" n="$2" n_pipelined="$3" item_rounds="$4" item count
+  local -a items
+  IFS=',' read -r -a items <<<"$spec"
+  for item in "${items[@]}"; do
+    [[ -n "$item" ]] || continue
+    if [[ "$item" == *@* ]]; then
+      count="${item##*@}"
+      [[ "$count" =~ ^[1-9][0-9]*$ ]] || { log "bad request count in '${item}'"; exit 2; }
+      run_n+=("$count")
+      run_n_pipelined+=($((count * 10)))
+      item="${item%@*}"
+    else
+      run_n+=("$n")
+      run_n_pipelined+=("$n_pipelined")
+    fi
+    [[ "$item" =~ ^[a-z0-9_]+(\+[a-z0-9_]+)*$ ]] || { log "bad test list '${item}'"; exit 2; }
+    run_tests+=("${item//+/,}")
+    run_rounds+=("$item_rounds")
+  done
+}
+add_runs "$tests" "$requests" "$requests_pipelined" "$rounds"
+add_runs "$extra_tests" "$extra_requests" $((extra_requests * 10)) "$extra_rounds"
+((${#run_tests[@]} > 0)) || { log "no tests to run"; exit 2; }
 
 lib_require_tools "$REDIS_SERVER_BIN" "$REDIS_CLI_BIN" "$REDIS_BENCHMARK_BIN" timeout awk sort
 lib_build_server_commands
@@ -130,16 +184,15 @@ if [[ -n "$raw_file" ]]; then
   printf 'side,test,pipeline,round,rps\n' >"$raw_file"
 fi
 
-# run_benchmark SIDE PORT TEST DEPTH ROUND: one redis-benchmark run; sets
+# run_benchmark SIDE PORT TEST DEPTH ROUND N: one redis-benchmark run; sets
 # RUN_ROWS to its "label<TAB>rps" rows. One -t test can yield several rows
 # (e.g. lrange -> LRANGE_100, LRANGE_300, ...). Returns 1 if the benchmark
 # failed (e.g. the command is not supported); exits if the server died.
 RUN_ROWS=()
 run_benchmark() {
-  local side="$1" port="$2" test="$3" depth="$4" round="$5"
-  local n="$requests" csv="${LIB_WORKDIR}/run.csv" errfile="${LIB_WORKDIR}/run.err"
+  local side="$1" port="$2" test="$3" depth="$4" round="$5" n="$6"
+  local csv="${LIB_WORKDIR}/run.csv" errfile="${LIB_WORKDIR}/run.err"
   local server_name=understudy server_pid="$understudy_pid" bench_pid finished_pid="" status
-  ((depth > 1)) && n="$requests_pipelined"
   if [[ "$side" == redis ]]; then
     server_name=redis-server
     server_pid="$redis_pid"
@@ -249,27 +302,31 @@ report "# understudy vs redis-server: redis-benchmark throughput (requests/s)"
 report "# $(date -u '+%Y-%m-%dT%H:%M:%SZ') host $(uname -n), $(nproc) CPUs, git $(git -C "$LIB_REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 report "# redis-server: $(printf '%q ' "${REDIS_CMD[@]}")($("$REDIS_SERVER_BIN" --version | awk '{ print $3 }'))"
 report "# understudy:   $(printf '%q ' "${UNDERSTUDY_CMD[@]}")"
-report "# -c ${clients} -r ${keyspace} -n ${requests} (-P 1) / ${requests_pipelined} (-P >1), ${rounds} rounds per side, interleaved, median"
+report "# -c ${clients} -r ${keyspace}; main tests: -n ${requests} (-P 1) / ${requests_pipelined} (-P >1), ${rounds} rounds per side; extra tests: -n ${extra_requests} / $((extra_requests * 10)), ${extra_rounds} rounds (lrange: see 'n' column); interleaved, median"
 report "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (anything well above 0 means other work competes for the CPUs)${LIB_NICE:+; niceness ${LIB_NICE}}"
 if [[ -n "$server_cpu" ]]; then
   report "# pinning: servers on cpu ${server_cpu}, redis-benchmark on cpu ${bench_cpu}"
 else
   report "# pinning: none (machine busy, --no-pin, or fewer than 2 CPUs)"
 fi
-report "$(printf '%-18s %4s %14s %14s %7s %7s %9s %9s' test pipe redis understudy ratio paired spread_r spread_u)"
+report "$(printf '%-18s %4s %14s %14s %7s %7s %9s %9s %12s' test pipe redis understudy ratio paired spread_r spread_u n_x_rounds)"
 
-for test in "${test_list[@]}"; do
+for run_index in "${!run_tests[@]}"; do
+  test="${run_tests[$run_index]}"
+  test_rounds="${run_rounds[$run_index]}"
   for depth in "${pipeline_list[@]}"; do
+    n="${run_n[$run_index]}"
+    ((depth > 1)) && n="${run_n_pipelined[$run_index]}"
     first_new_key=${#result_keys[@]}
     failed_side=""
-    for ((round = 1; round <= rounds; round++)); do
+    for ((round = 1; round <= test_rounds; round++)); do
       # Alternate which side goes first (A B, B A, A B, ...): interleaving
       # spreads slow drifts of the machine (other load, thermal) over both
       # sides, and alternating the order cancels a linear drift inside a pair.
       if ((round % 2)); then order=(redis understudy); else order=(understudy redis); fi
       for side in "${order[@]}"; do
         if [[ "$side" == redis ]]; then port="$redis_port"; else port="$understudy_port"; fi
-        if ! run_benchmark "$side" "$port" "$test" "$depth" "$round"; then
+        if ! run_benchmark "$side" "$port" "$test" "$depth" "$round" "$n"; then
           failed_side="$side"
           break 2
         fi
@@ -294,10 +351,10 @@ for test in "${test_list[@]}"; do
       paired="$(paired_ratio "${redis_values[*]}" "${understudy_values[*]}")"
       ratios+=("${ratio} ${paired}")
       ratio_depths+=("$depth")
-      report "$(printf '%-18s %4s %14s %14s %7s %7s %8s%% %8s%%' "$(short_label "${key%|*}")" "$depth" \
+      report "$(printf '%-18s %4s %14s %14s %7s %7s %8s%% %8s%% %12s' "$(short_label "${key%|*}")" "$depth" \
         "$redis_median" "$understudy_median" "$ratio" "$paired" \
         "$(spread_percent "$redis_median" "${redis_values[@]}")" \
-        "$(spread_percent "$understudy_median" "${understudy_values[@]}")")"
+        "$(spread_percent "$understudy_median" "${understudy_values[@]}")" "${n}x${test_rounds}")"
     done
   done
 done

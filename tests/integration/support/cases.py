@@ -23,7 +23,7 @@ COMPARE_MODES = {
     "int": 2,      # both replies are integers in [LO, HI]
     "match": 1,    # both raw replies fully match the regex (bytes, DOTALL)
     "any": 0,      # both sides answered with one reply of any content
-    "scanall": 0,  # iterate SCAN to cursor 0 on each side; compare key sets
+    "scanall": 0,  # iterate a SCAN-family cursor to 0 on each side; compare key sets
 }
 
 # Directives that read a reply and so accept a compare-mode prefix.
@@ -38,6 +38,10 @@ class CaseSyntaxError(ValueError):
 
 
 _SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a"}
+
+
+# Commands ~scanall can iterate, with the index of their cursor argument.
+SCAN_COMMANDS = {b"SCAN": 1, b"SSCAN": 2, b"HSCAN": 2, b"ZSCAN": 2}
 
 
 def split_args(line: str) -> list[bytes]:
@@ -268,8 +272,8 @@ def _parse_step(number: int, line: str) -> Step:
     args = split_args(rest)
     if not args:
         raise ValueError("empty command")
-    if mode == "scanall" and args[0].upper() != b"SCAN":
-        raise ValueError("~scanall applies only to SCAN")
+    if mode == "scanall" and args[0].upper() not in SCAN_COMMANDS:
+        raise ValueError("~scanall applies only to SCAN, SSCAN, HSCAN and ZSCAN")
     return Step(number, line, "command", args, mode, mode_args)
 
 

@@ -12,7 +12,7 @@ import difflib
 import os
 import time
 
-from support.cases import Case, Step
+from support.cases import SCAN_COMMANDS, Case, Step
 from support.resp import (ConnectionClosed, Node, ReplyTimeout, RespClient,
                           RespProtocolError, encode_command, parse_reply)
 from support.servers import ManagedServer
@@ -124,7 +124,7 @@ class Side:
             return Outcome("garbage", str(exc).encode())
 
     def _scan_all(self, client: RespClient, args: list[bytes]) -> Outcome:
-        """Iterates SCAN from the given cursor until cursor 0.
+        """Iterates SCAN (or SSCAN, HSCAN, ZSCAN) from the given cursor until 0.
 
         Returns the first error reply as is, or a synthetic array reply of the
         sorted, de-duplicated keys seen.
@@ -145,7 +145,7 @@ class Side:
             keys.update(child.value for child in batch.children or [])
             if cursor.value == b"0":
                 return Outcome("reply", encode_command(sorted(keys)))
-            args[1] = cursor.value
+            args[SCAN_COMMANDS[args[0].upper()]] = cursor.value
         return Outcome("garbage", b"SCAN did not finish")
 
 
