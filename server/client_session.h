@@ -8,6 +8,7 @@
 
 #include "protocol/reply_writer.h"
 #include "server/command_table.h"
+#include "server/pubsub.h"
 
 namespace understudy::server {
 
@@ -81,6 +82,28 @@ class ClientSession {
   // While true the connection runs no further requests of this client
   // (a blocking command is waiting); whoever clears it calls notify_output.
   bool blocked = false;
+  // Set by the connection: closes it at once, dropping unwritten output
+  // (a client over its client-output-buffer-limit). Deferred like
+  // request_close. Empty without a connection.
+  std::function<void()> close_now;
+
+  // Publish/subscribe (server/pubsub.h keeps the reverse index).
+  SubscriptionSet subscribed_channels;
+  SubscriptionSet subscribed_patterns;
+  SubscriptionSet subscribed_shard_channels;
+  // When the pending output first reached the client's soft output buffer
+  // limit without dropping below it since; 0 when under it.
+  int64_t output_soft_limit_since_ms = 0;
+  // Redis's CLIENT_CLOSE_ASAP: over its output buffer limit and being
+  // closed; nothing more is queued for it.
+  bool close_asap = false;
+  // Redis's CLIENT_PUBSUB: subscribed to anything. Under RESP2 it limits
+  // the commands the client may send; it makes the client a "pubsub"
+  // client for client-output-buffer-limit.
+  bool pubsub_mode() const {
+    return !subscribed_channels.empty() || !subscribed_patterns.empty() ||
+           !subscribed_shard_channels.empty();
+  }
 
   // Counts every error reply written through writer() (INFO's
   // total_error_replies); set by the server, may be null.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -8,6 +9,18 @@
 #include <vector>
 
 namespace understudy::server {
+
+// One client class's client-output-buffer-limit: a client whose pending
+// output reaches `hard_bytes`, or stays at or above `soft_bytes` for more
+// than `soft_seconds`, is disconnected. 0 bytes means no such limit.
+struct OutputBufferLimit {
+  uint64_t hard_bytes = 0;
+  uint64_t soft_bytes = 0;
+  int64_t soft_seconds = 0;
+};
+
+// The client classes of client-output-buffer-limit, in CONFIG GET order.
+enum ClientClass : size_t { kClientNormal = 0, kClientReplica = 1, kClientPubSub = 2 };
 
 // The effective configuration: redis.conf-style directives from a file, then
 // `--directive value` overrides from the command line, then CONFIG SET.
@@ -41,6 +54,12 @@ struct Config {
   // Pending output above which the server stops reading a client's requests
   // until it catches up (backpressure).
   int64_t client_output_soft_limit = 1024 * 1024;
+  // client-output-buffer-limit, indexed by ClientClass (Redis's defaults).
+  std::array<OutputBufferLimit, 3> client_output_buffer_limit = {{
+      {0, 0, 0},
+      {256ULL * 1024 * 1024, 64ULL * 1024 * 1024, 60},
+      {32ULL * 1024 * 1024, 8ULL * 1024 * 1024, 60},
+  }};
 
   // Process.
   std::string loglevel = "notice";
@@ -70,7 +89,7 @@ struct Config {
   std::string supervised = "no";
 
   // Compact-encoding limits of the collection types (redis.conf names).
-  int64_t hash_max_listpack_entries = 128;
+  int64_t hash_max_listpack_entries = 512;  // Redis 7.0's built-in default
   int64_t hash_max_listpack_value = 64;
   int64_t set_max_intset_entries = 512;
   int64_t zset_max_listpack_entries = 128;

@@ -333,6 +333,60 @@ bool SetSave(Config& c, Values v, bool startup, std::string* error) {
   return true;
 }
 
+// client-output-buffer-limit <class> <hard> <soft> <soft seconds> [...]:
+// the classes named change, the others keep their limits; all or nothing.
+// Classes: normal, replica (or slave), pubsub, in any case.
+bool SetOutputBufferLimits(Config& c, Values v, bool, std::string* error) {
+  if (v.size() % 4 != 0) {
+    *error = "Wrong number of arguments in buffer limit configuration.";
+    return false;
+  }
+  auto limits = c.client_output_buffer_limit;
+  for (size_t i = 0; i < v.size(); i += 4) {
+    const std::string name = Lower(v[i]);
+    size_t client_class;
+    if (name == "normal") {
+      client_class = kClientNormal;
+    } else if (name == "replica" || name == "slave") {
+      client_class = kClientReplica;
+    } else if (name == "pubsub") {
+      client_class = kClientPubSub;
+    } else {
+      *error = "Invalid client class specified in buffer limit configuration.";
+      return false;
+    }
+    OutputBufferLimit limit;
+    std::string ignored;
+    // The seconds go through strtoll into an int, as in Redis: anything
+    // after the digits is an error, and a value that wraps negative too.
+    const std::string seconds_text(v[i + 3]);
+    char* end = nullptr;
+    const long long seconds = std::strtoll(seconds_text.c_str(), &end, 10);
+    limit.soft_seconds = static_cast<int32_t>(static_cast<uint32_t>(seconds));
+    if (!ParseMemory(v[i + 1], &limit.hard_bytes, &ignored) ||
+        !ParseMemory(v[i + 2], &limit.soft_bytes, &ignored) || *end != '\0' ||
+        limit.soft_seconds < 0) {
+      *error = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+      return false;
+    }
+    limits[client_class] = limit;
+  }
+  c.client_output_buffer_limit = limits;
+  return true;
+}
+
+std::string GetOutputBufferLimits(const Config& c) {
+  static constexpr const char* kClassNames[] = {"normal", "slave", "pubsub"};
+  std::string out;
+  for (size_t i = 0; i < c.client_output_buffer_limit.size(); ++i) {
+    const OutputBufferLimit& limit = c.client_output_buffer_limit[i];
+    if (!out.empty()) out += ' ';
+    out += std::string(kClassNames[i]) + " " + std::to_string(limit.hard_bytes) + " " +
+           std::to_string(limit.soft_bytes) + " " + std::to_string(limit.soft_seconds);
+  }
+  return out;
+}
+
 std::vector<Directive> BuildDirectives() {
   std::vector<Directive> d;
   // Network.
@@ -428,6 +482,8 @@ std::vector<Directive> BuildDirectives() {
                            1024 * 1024, INT64_MAX));
   d.push_back(SignedMemory("client-output-soft-limit", &Config::client_output_soft_limit, 16 * 1024,
                            INT64_MAX));
+  d.push_back(Directive{"client-output-buffer-limit", kMultiArg, RewriteStyle::kPlain,
+                        SetOutputBufferLimits, GetOutputBufferLimits});
   // Process.
   d.push_back(Enum("loglevel", &Config::loglevel, {"debug", "verbose", "notice", "warning"}));
   d.push_back(String("logfile", &Config::logfile, kImmutable));

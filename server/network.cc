@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "protocol/request_parser.h"
+#include "server/blocking.h"
 
 namespace understudy::server {
 
@@ -61,6 +62,11 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
     session_->notify_output = [weak, &io = network_.io()] {
       asio::post(io, [weak] {
         if (auto self = weak.lock()) self->Resume();
+      });
+    };
+    session_->close_now = [weak, &io = network_.io()] {
+      asio::post(io, [weak] {
+        if (auto self = weak.lock()) self->Close();
       });
     };
     ReadMore();
@@ -249,9 +255,9 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
 };
 
 Network::Network(asio::io_context& io, Server& server)
-    : io_(io), server_(server), cron_timer_(io), signals_(io, SIGINT, SIGTERM) {}
+    : io_(io), server_(server), cron_timer_(io), block_timer_(io), signals_(io, SIGINT, SIGTERM) {}
 
-Network::~Network() = default;
+Network::~Network() { server_.blocking().set_deadline_listener(nullptr); }
 
 bool Network::Listen(std::string* error) {
   const Config& config = server_.config();
@@ -303,6 +309,8 @@ void Network::Start() {
   for (size_t i = 0; i < tcp_acceptors_.size(); ++i) AcceptTcp(i);
   if (unix_acceptor_) AcceptUnix();
   ScheduleCron();
+  server_.blocking().set_deadline_listener(
+      [this](int64_t deadline_ms) { ArmBlockTimer(deadline_ms); });
   signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("Received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
@@ -377,12 +385,34 @@ void Network::ScheduleCron() {
   });
 }
 
+void Network::ArmBlockTimer(int64_t deadline_ms) {
+  if (stopping_) return;
+  if (block_timer_deadline_ != 0 && block_timer_deadline_ <= deadline_ms) return;
+  block_timer_deadline_ = deadline_ms;
+  // Deadlines are wall-clock ms; the wait is measured on the steady clock.
+  // Firing early only means looking again, so clock steps are harmless.
+  const int64_t wait_ms = std::max<int64_t>(0, deadline_ms - server_.clock().NowMs());
+  block_timer_.expires_after(std::chrono::milliseconds(wait_ms));
+  block_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    OnBlockTimer();
+  });
+}
+
+void Network::OnBlockTimer() {
+  block_timer_deadline_ = 0;
+  server_.blocking().ExpireTimedOut(server_.clock().NowMs());
+  if (std::optional<int64_t> next = server_.blocking().NextDeadline()) ArmBlockTimer(*next);
+}
+
 void Network::CloseIdleClients() {
   int timeout = server_.config().timeout;
   if (timeout <= 0) return;
   int64_t now_ms = server_.clock().NowMs();
   std::vector<uint64_t> idle;
   for (const auto& [id, session] : server_.clients()) {
+    if (session->blocked) continue;        // waiting in a blocking command, as in Redis
+    if (session->pubsub_mode()) continue;  // subscribers may listen quietly, as in Redis
     if (now_ms - session->last_active_ms > int64_t{timeout} * 1000) idle.push_back(id);
   }
   for (uint64_t id : idle) {
@@ -407,6 +437,7 @@ void Network::Stop() {
     ::unlink(server_.config().unixsocket.c_str());
   }
   cron_timer_.cancel();
+  block_timer_.cancel();
   signals_.cancel();
   std::vector<std::shared_ptr<Connection>> open;
   for (auto& [id, weak] : connections_) {

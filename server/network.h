@@ -40,12 +40,18 @@ class Network {
   void Admit(boost::asio::generic::stream_protocol::socket socket, bool is_unix);
   void ScheduleCron();
   void CloseIdleClients();
+  // Blocked clients' deadlines: one timer, armed for the earliest deadline
+  // it has been told of (precise to the millisecond, unlike the cron).
+  void ArmBlockTimer(int64_t deadline_ms);
+  void OnBlockTimer();
 
   boost::asio::io_context& io_;
   Server& server_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> tcp_acceptors_;
   std::unique_ptr<boost::asio::local::stream_protocol::acceptor> unix_acceptor_;
   boost::asio::steady_timer cron_timer_;
+  boost::asio::steady_timer block_timer_;
+  int64_t block_timer_deadline_ = 0;  // 0: not armed
   boost::asio::signal_set signals_;
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_;  // by client id
   bool stopping_ = false;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "server/blocking.h"
 #include "server/errors.h"
 
 namespace understudy::server {
@@ -31,6 +32,7 @@ Server::Server(Config config, const Clock* clock)
       config_store_(&config_),
       clock_(clock),
       expiry_listener_(std::make_unique<WatchExpiryListener>(this)),
+      blocking_(std::make_unique<BlockingRegistry>(*this)),
       start_time_ms_(clock->NowMs()) {
   RegisterAllCommands(commands_);
   databases_.reserve(config_.databases);
@@ -55,6 +57,8 @@ ClientSession& Server::AddClient() {
 
 void Server::RemoveClient(ClientSession& client) {
   Unwatch(client);
+  blocking_->Forget(client);
+  pubsub_.RemoveClient(client);
   clients_.erase(client.id());
 }
 
@@ -121,6 +125,16 @@ void Server::Execute(ClientSession& client, std::span<const std::string_view> ar
     RejectCommand(client, *spec, errors::kNoAuth);
     return;
   }
+  // A RESP2 connection that subscribed carries messages, not replies to
+  // arbitrary commands (RESP3 tells them apart as pushes).
+  if (client.resp == protocol::RespVersion::kResp2 && client.pubsub_mode() &&
+      !AllowedInSubscribedMode(*spec)) {
+    RejectCommand(client, *spec,
+                  "ERR Can't execute '" + spec->FullName() +
+                      "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+                      "allowed in this context");
+    return;
+  }
   if (client.in_multi && !spec->has(kCmdSkipQueue)) {
     if (spec->has(kCmdNoMulti)) {
       RejectCommand(client, *spec, "ERR Command not allowed inside a transaction");
@@ -137,6 +151,9 @@ void Server::Execute(ClientSession& client, std::span<const std::string_view> ar
     return;
   }
   Call(client, *spec, args);
+  // Clients blocked on keys this command (or EXEC) gave elements to are
+  // served now that it has finished, as Redis's handleClientsBlockedOnKeys.
+  if (blocking_->has_ready_keys()) blocking_->ServeReadyKeys();
 }
 
 void Server::RejectCommand(ClientSession& client, const CommandSpec& spec, std::string_view error) {
@@ -158,6 +175,8 @@ void Server::Call(ClientSession& client, const CommandSpec& spec,
   CommandContext ctx{*this, client, *databases_[client.db_index],      client.writer(),
                      args,  spec,   now_ms ? *now_ms : clock_->NowMs()};
   spec.handler(ctx);
+  // Commands inside EXEC are checked once EXEC returns (as one reply).
+  if (!client.in_multi) EnforceOutputBufferLimit(client);
   client.last_command = &spec;
   ++client.commands_processed;
   ++stats_.total_commands_processed;

@@ -14,11 +14,13 @@
 #include "server/client_session.h"
 #include "server/command_table.h"
 #include "server/config.h"
+#include "server/pubsub.h"
 #include "storage/database.h"
 
 namespace understudy::server {
 
 class Server;
+class BlockingRegistry;  // server/blocking.h
 
 // What a command handler gets: the request, the client, its database, a
 // reply writer and the server. Handlers are plain functions of this.
@@ -40,6 +42,12 @@ struct CommandContext {
   void KeyReady(std::string_view key);
   // "-ERR wrong number of arguments for '<name>' command"
   void WrongArity();
+  // True once the client's pending output has passed its
+  // client-output-buffer-limit; its connection is then being closed and the
+  // reply will be dropped. Handlers whose reply can grow without bound
+  // (SRANDMEMBER with a negative count) check it as they go and stop early,
+  // as Redis does. Cheap when no limit applies.
+  bool OutputLimitReached();
 };
 
 // Server-wide counters shown by INFO stats.
@@ -110,6 +118,26 @@ class Server {
 
   // Blocking commands (server/blocking.cc).
   void SignalKeyAsReady(int db_index, std::string_view key);
+  // Blocked clients: who waits on which keys, deadlines, ready keys.
+  BlockingRegistry& blocking() { return *blocking_; }
+
+  // Publish/subscribe (server/pubsub.cc).
+  PubSubRegistry& pubsub() { return pubsub_; }
+  // PUBLISH/SPUBLISH: appends the message to every receiving client's reply
+  // (in that client's protocol) and wakes its connection; returns the number
+  // of receivers. `publisher` runs the command (its output is checked
+  // against its limit once the command returns, not here).
+  size_t Publish(ClientSession& publisher, std::string_view channel, std::string_view message,
+                 ChannelScope scope);
+  // Checks `client`'s pending output against its client-output-buffer-limit
+  // class. Past the hard limit, or past the soft limit for too long, it
+  // logs, marks the client close_asap, asks the connection to close at once
+  // and returns false (also for a client already marked). Leaves the reply
+  // as it is, so it is safe in the middle of a handler.
+  bool CheckOutputBufferLimit(ClientSession& client);
+  // As CheckOutputBufferLimit, and drops the pending output of a client over
+  // its limit. Not for ctx.client from inside a handler.
+  bool EnforceOutputBufferLimit(ClientSession& client);
 
   // Periodic work (active expiry, rehashing, timeouts); call hz times a second.
   void Cron();
@@ -163,6 +191,8 @@ class Server {
   // Per database index: the watchers of each watched key. Watches stay with
   // the index across SWAPDB, as clients stay in their database.
   std::vector<WatcherMap> watched_keys_;
+  std::unique_ptr<BlockingRegistry> blocking_;
+  PubSubRegistry pubsub_;
   ServerStats stats_;
   uint64_t next_client_id_ = 1;
   int64_t start_time_ms_;

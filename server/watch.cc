@@ -13,6 +13,7 @@
 //   in; watching an absent key survives a flush of an empty database.
 #include <algorithm>
 
+#include "server/blocking.h"
 #include "server/server.h"
 
 namespace understudy::server {
@@ -72,6 +73,9 @@ void Server::DiscardTransaction(ClientSession& client) {
 }
 
 void Server::TouchWatchedKey(int db_index, std::string_view key) {
+  // Every modification also wakes clients blocked on the key if it now has
+  // elements (RENAME, MOVE, COPY, RESTORE... as well as pushes).
+  blocking_->SignalKeyIfReady(db_index, key);
   WatcherMap* watchers_by_key = WatchersOf(db_index);
   if (watchers_by_key == nullptr || watchers_by_key->empty()) return;
   auto it = watchers_by_key->find(key);

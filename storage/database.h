@@ -96,6 +96,10 @@ class Database {
   const Dict& dict() const { return dict_; }
   DatabaseStats& stats() { return stats_; }
   const DatabaseStats& stats() const { return stats_; }
+  // The database's random generator, also for commands that pick random
+  // members (SPOP, SRANDMEMBER): seeding a generator per call costs more
+  // than the command itself.
+  std::mt19937_64& rng() { return rng_; }
   // Average time to live of the volatile keys, in ms, for INFO keyspace.
   int64_t AverageTtlMs(int64_t now_ms) const;
 

@@ -216,6 +216,18 @@ uint32_t Listpack::Erase(uint32_t pos, uint32_t count) {
   return pos;
 }
 
+void Listpack::ShrinkToFit() {
+  // Below 16 spare bytes the allocator would keep the same block anyway.
+  if (data_ == nullptr || malloc_usable_size(data_) < static_cast<size_t>(bytes_) + 16) return;
+  // A fresh block rather than an in-place realloc: shrinking in place
+  // would leave a small free fragment behind that few requests fit.
+  char* fitted = static_cast<char*>(std::malloc(bytes_));
+  if (fitted == nullptr) return;
+  std::memcpy(fitted, data_, bytes_);
+  std::free(data_);
+  data_ = fitted;
+}
+
 void Listpack::Clear() {
   std::free(data_);
   data_ = nullptr;

@@ -62,6 +62,10 @@ class Listpack {
   // offset of the element that followed them.
   uint32_t Erase(uint32_t pos, uint32_t count = 1);
   void Clear();
+  // Gives spare capacity back to the allocator (insertions grow the buffer
+  // by a quarter ahead): for a collection that stopped growing, e.g. at the
+  // end of a command that added to it.
+  void ShrinkToFit();
 
  private:
   // Makes room for `grow` more bytes (amortised doubling).

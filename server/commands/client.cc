@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "server/blocking.h"
 #include "server/commands/admin_support.h"
 #include "server/commands/helpers.h"
 
@@ -264,7 +265,9 @@ void ClientUnblockCommand(CommandContext& ctx) {
   }
   int64_t id = 0;
   if (!ParseIntegerArg(ctx, ctx.args[2], &id)) return;
-  ctx.reply.Integer(0);
+  const bool with_error = ctx.argc() == 4 && EqualsIgnoreCase(ctx.args[3], "error");
+  const bool unblocked = ctx.server.blocking().Unblock(static_cast<uint64_t>(id), with_error);
+  ctx.reply.Integer(unblocked ? 1 : 0);
 }
 
 // CLIENT HELP
@@ -309,7 +312,7 @@ void ClientHelpCommand(CommandContext& ctx) {
              "TRACKINGINFO",
              "    Report tracking status for the current connection (always off).",
              "UNBLOCK <clientid> [TIMEOUT|ERROR]",
-             "    Unblock the specified blocked client (no command blocks yet)."});
+             "    Unblock the specified blocked client."});
 }
 
 // CLIENT <subcommand> without a subcommand is an arity error, handled by the
@@ -334,7 +337,9 @@ bool SetClientName(CommandContext& ctx, std::string_view name) {
 std::string ClientInfoLine(const ClientSession& client, int64_t now_ms,
                            std::string_view running_command, size_t argv_mem) {
   std::string flags;
+  if (client.pubsub_mode()) flags += 'P';
   if (client.in_multi) flags += 'x';
+  if (client.blocked) flags += 'b';
   if (client.watch_dirty) flags += 'd';
   if (client.close_after_reply) flags += 'c';
   if (client.is_unix_socket) flags += 'U';
@@ -355,7 +360,9 @@ std::string ClientInfoLine(const ClientSession& client, int64_t now_ms,
   line += " idle=" + std::to_string((now_ms - client.last_active_ms) / 1000);
   line += " flags=" + flags;
   line += " db=" + std::to_string(client.db_index);
-  line += " sub=0 psub=0 ssub=0";
+  line += " sub=" + std::to_string(client.subscribed_channels.size());
+  line += " psub=" + std::to_string(client.subscribed_patterns.size());
+  line += " ssub=" + std::to_string(client.subscribed_shard_channels.size());
   line +=
       " multi=" + std::to_string(client.in_multi ? static_cast<int64_t>(client.queued.size()) : -1);
   line += " qbuf=" + std::to_string(client.query_buffer_size);

@@ -2,6 +2,7 @@
 // is in client.cc).
 #include <climits>
 
+#include "server/blocking.h"
 #include "server/commands/admin_support.h"
 #include "server/commands/families.h"
 #include "server/commands/helpers.h"
@@ -55,6 +56,11 @@ bool ParseIntRangeArg(CommandContext& ctx, std::string_view arg, std::string_vie
 void PingCommand(CommandContext& ctx) {
   if (ctx.argc() > 2) {
     ctx.WrongArity();
+  } else if (ctx.client.pubsub_mode() && !ctx.reply.resp3()) {
+    // A RESP2 subscriber reads messages: the pong comes as one, too.
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk("pong");
+    ctx.reply.Bulk(ctx.argc() == 2 ? ctx.args[1] : "");
   } else if (ctx.argc() == 1) {
     ctx.reply.Status("PONG");
   } else {
@@ -180,6 +186,9 @@ void SwapDbCommand(CommandContext& ctx) {
     TouchWatchersOfEmptiedDatabase(ctx.server, first, second);
     TouchWatchersOfEmptiedDatabase(ctx.server, second, first);
     ctx.server.db(first).Swap(ctx.server.db(second));
+    // Clients blocked in either database may find their keys there now.
+    ctx.server.blocking().SignalAllKeys(first);
+    ctx.server.blocking().SignalAllKeys(second);
   }
   ctx.reply.Ok();
 }
@@ -197,6 +206,7 @@ void ResetCommand(CommandContext& ctx) {
   client.multi_error = false;
   client.queued.clear();
   ctx.server.Unwatch(client);
+  ctx.server.pubsub().RemoveClient(client);
   client.db_index = 0;
   client.resp = protocol::RespVersion::kResp2;
   client.user = "default";

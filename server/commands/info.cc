@@ -13,6 +13,7 @@
 #include <fstream>
 #include <set>
 
+#include "server/blocking.h"
 #include "server/commands/admin_support.h"
 #include "server/commands/helpers.h"
 #include "server/version.h"
@@ -141,9 +142,9 @@ void ClientsSection(Server& server, InfoText& out) {
   out.Field("maxclients", server.config().maxclients);
   out.Field("client_recent_max_input_buffer", static_cast<uint64_t>(max_input));
   out.Field("client_recent_max_output_buffer", static_cast<uint64_t>(max_output));
-  out.Field("blocked_clients", 0);
+  out.Field("blocked_clients", static_cast<uint64_t>(server.blocking().blocked_count()));
   out.Field("tracking_clients", 0);
-  out.Field("clients_in_timeout_table", 0);
+  out.Field("clients_in_timeout_table", static_cast<uint64_t>(server.blocking().timeout_count()));
 }
 
 void MemorySection(Server& server, InfoText& out) {
@@ -228,8 +229,9 @@ void StatsSection(Server& server, int64_t now_ms, InfoText& out) {
   out.Field("evicted_keys", 0);
   out.Field("keyspace_hits", hits);
   out.Field("keyspace_misses", misses);
-  out.Field("pubsub_channels", 0);
-  out.Field("pubsub_patterns", 0);
+  out.Field("pubsub_channels", server.pubsub().channel_count(ChannelScope::kGlobal));
+  out.Field("pubsub_patterns", server.pubsub().pattern_count());
+  out.Field("pubsubshard_channels", server.pubsub().channel_count(ChannelScope::kShard));
   out.Field("total_error_replies", stats.total_error_replies);
 }
 

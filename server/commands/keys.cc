@@ -492,11 +492,13 @@ std::string_view StringEncoding(std::string_view s, int64_t* as_integer) {
   return s.size() <= 44 ? "embstr" : "raw";
 }
 
-// The encoding Redis 7.0 would most likely use for a collection. Collections
-// do not report their representation yet, so this is the one Redis uses
-// for small values (lists are always quicklists in 7.0).
-std::string_view CollectionEncoding(ValueType type) {
-  switch (type) {
+// The encoding OBJECT ENCODING reports for a collection. A large one names
+// its own representation (Collection::Encoding(): "hashtable", "skiplist"...);
+// a compact (listpack) one gets the name Redis 7.0 uses for small values of
+// its type (lists are always quicklists in 7.0).
+std::string_view CollectionEncoding(const storage::Value& v) {
+  if (!v.is_listpack()) return v.collection()->Encoding();
+  switch (v.type()) {
     case ValueType::kList:
       return "quicklist";
     case ValueType::kSet:
@@ -519,8 +521,7 @@ void ObjectEncodingCommand(CommandContext& ctx) {
   if (e == nullptr) return;
   int64_t unused = 0;
   const storage::Value& v = e->value();
-  ctx.reply.Bulk(v.is_string() ? StringEncoding(v.string(), &unused)
-                               : CollectionEncoding(v.type()));
+  ctx.reply.Bulk(v.is_string() ? StringEncoding(v.string(), &unused) : CollectionEncoding(v));
 }
 
 // OBJECT REFCOUNT key
