@@ -12,8 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "storage/zset_skiplist.h"
-
 namespace understudy::storage {
 namespace {
 
