@@ -362,37 +362,6 @@ void HRandFieldCommand(CommandContext& ctx) {
   ctx.reply.Bulk(storage::HashRandomPair(e->value(), rng).field);
 }
 
-// Parses a SCAN cursor as Redis does with strtoul(): the text ends at the
-// first NUL; a leading space, trailing garbage or overflow is invalid; a
-// sign is allowed ("-1" is 2^64-1) and an empty cursor means 0.
-bool ParseScanCursor(std::string_view arg, uint64_t* out) {
-  size_t nul = arg.find('\0');
-  std::string_view text = nul == std::string_view::npos ? arg : arg.substr(0, nul);
-  if (!text.empty() && std::isspace(static_cast<unsigned char>(text[0]))) return false;
-  size_t i = 0;
-  bool negative = false;
-  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-    negative = text[i] == '-';
-    ++i;
-  }
-  size_t digits_start = i;
-  uint64_t value = 0;
-  bool overflow = false;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-    uint64_t digit = static_cast<uint64_t>(text[i] - '0');
-    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) overflow = true;
-    value = value * 10 + digit;
-  }
-  if (i == digits_start) {
-    // No digits: strtoul converts nothing, which Redis accepts only for "".
-    *out = 0;
-    return text.empty();
-  }
-  if (overflow || i != text.size()) return false;
-  *out = negative ? 0 - value : value;
-  return true;
-}
-
 // HSCAN key cursor [MATCH pattern] [COUNT count]
 // A listpack hash is returned whole with cursor 0. For a hashtable, COUNT
 // bounds the items (fields plus values) collected per call, and at most

@@ -18,6 +18,37 @@ inline bool ParseIntegerArg(CommandContext& ctx, std::string_view arg, int64_t* 
   return false;
 }
 
+// Parses a SCAN-family cursor (SCAN, HSCAN, SSCAN, ZSCAN) with the rules of
+// strtoul() as Redis applies them: the text ends at the first NUL; a leading
+// space, trailing garbage or overflow is invalid; a sign is allowed ("-1" is
+// 2^64-1) and an empty cursor means 0. The caller replies "ERR invalid cursor".
+inline bool ParseScanCursor(std::string_view arg, uint64_t* out) {
+  std::string_view text = arg.substr(0, arg.find('\0'));
+  if (!text.empty() && (text[0] == ' ' || (text[0] >= '\t' && text[0] <= '\r'))) return false;
+  size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+    negative = text[i] == '-';
+    ++i;
+  }
+  const size_t digits_start = i;
+  uint64_t value = 0;
+  bool overflow = false;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    auto digit = static_cast<uint64_t>(text[i] - '0');
+    if (value > (UINT64_MAX - digit) / 10) overflow = true;
+    value = value * 10 + digit;
+  }
+  if (i == digits_start) {
+    // No digits: strtoul converts nothing, which Redis accepts only for "".
+    *out = 0;
+    return text.empty();
+  }
+  if (overflow || i != text.size()) return false;
+  *out = negative ? 0 - value : value;
+  return true;
+}
+
 // True when `a` equals `b` ignoring ASCII case (option names).
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -159,37 +159,6 @@ void KeysCommand(CommandContext& ctx) {
   ctx.reply.EndDeferredArray(mark, count);
 }
 
-// Parses a SCAN cursor with the rules of the C library's strtoul() as Redis
-// applies them: the text ends at the first NUL; a leading space, trailing
-// garbage or overflow is an error; a sign is allowed ("-1" is 2^64-1) and an
-// empty cursor means 0.
-bool ParseScanCursor(std::string_view arg, uint64_t* out) {
-  std::string_view text = UpToNul(arg);
-  if (!text.empty() && std::isspace(static_cast<unsigned char>(text[0]))) return false;
-  size_t i = 0;
-  bool negative = false;
-  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-    negative = text[i] == '-';
-    ++i;
-  }
-  size_t digits_start = i;
-  uint64_t value = 0;
-  bool overflow = false;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-    uint64_t digit = static_cast<uint64_t>(text[i] - '0');
-    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) overflow = true;
-    value = value * 10 + digit;
-  }
-  if (i == digits_start) {
-    // No conversion: strtoul leaves the end pointer at the very start.
-    *out = 0;
-    return text.empty();
-  }
-  if (overflow || i != text.size()) return false;
-  *out = negative ? 0 - value : value;
-  return true;
-}
-
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 // COUNT bounds the keys collected per call (not the keys returned), and at
 // most COUNT*10 extra buckets are visited. MATCH, TYPE and expiry filter the

@@ -579,44 +579,12 @@ void SDiffCommand(CommandContext& ctx) { ReplyCombined(ctx, SetOp::kDiff); }
 // SDIFFSTORE destination key [key ...]
 void SDiffStoreCommand(CommandContext& ctx) { StoreCombined(ctx, SetOp::kDiff); }
 
-// Parses a SCAN-family cursor with the rules of strtoul() as Redis applies
-// them: the text ends at the first NUL; a leading space, trailing garbage
-// or overflow is an error; a sign is allowed ("-1" is 2^64-1) and an empty
-// cursor means 0.
-bool ParseCursor(std::string_view arg, uint64_t* out) {
-  size_t nul = arg.find('\0');
-  std::string_view text = nul == std::string_view::npos ? arg : arg.substr(0, nul);
-  size_t i = 0;
-  if (i < text.size() && (text[i] == ' ' || (text[i] >= '\t' && text[i] <= '\r'))) return false;
-  bool negative = false;
-  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-    negative = text[i] == '-';
-    ++i;
-  }
-  size_t digits_start = i;
-  uint64_t value = 0;
-  bool overflow = false;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-    auto digit = static_cast<uint64_t>(text[i] - '0');
-    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) overflow = true;
-    value = value * 10 + digit;
-  }
-  if (i == digits_start) {
-    // No digits: strtoul converts nothing and leaves the end at the start.
-    *out = 0;
-    return text.empty();
-  }
-  if (overflow || i != text.size()) return false;
-  *out = negative ? 0 - value : value;
-  return true;
-}
-
 // SSCAN key cursor [MATCH pattern] [COUNT count]
 // The options are parsed only once the key is known to be a set: a missing
 // key replies an empty scan whatever follows (as Redis 7.0).
 void SScanCommand(CommandContext& ctx) {
   uint64_t cursor;
-  if (!ParseCursor(ctx.args[2], &cursor)) {
+  if (!ParseScanCursor(ctx.args[2], &cursor)) {
     ctx.reply.Error(kInvalidCursor);
     return;
   }

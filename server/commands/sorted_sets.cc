@@ -438,35 +438,6 @@ void ZRandMemberCommand(CommandContext& ctx) {
   ReplyItems(ctx, picked, withscores);
 }
 
-// Parses a SCAN-family cursor as Redis does with strtoul(): the text ends
-// at the first NUL; a leading space, trailing garbage or overflow is an
-// error; a sign is allowed ("-1" is 2^64-1); an empty cursor means 0.
-bool ParseCursor(std::string_view arg, uint64_t* out) {
-  std::string_view text = arg.substr(0, arg.find('\0'));
-  if (!text.empty() && std::isspace(static_cast<unsigned char>(text[0]))) return false;
-  size_t i = 0;
-  bool negative = false;
-  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-    negative = text[i] == '-';
-    ++i;
-  }
-  const size_t digits_start = i;
-  uint64_t value = 0;
-  bool overflow = false;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-    uint64_t digit = static_cast<uint64_t>(text[i] - '0');
-    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) overflow = true;
-    value = value * 10 + digit;
-  }
-  if (i == digits_start) {
-    *out = 0;
-    return text.empty();
-  }
-  if (overflow || i != text.size()) return false;
-  *out = negative ? 0 - value : value;
-  return true;
-}
-
 // The score text ZSCAN shows for a listpack sorted set: Redis returns the
 // listpack's own entry, which holds an integral score between -2^62 and
 // 2^62 as an integer ("100000000000000000" where the double would print
@@ -485,7 +456,7 @@ std::string ListpackScoreText(double score) {
 // index like SCAN (COUNT members per call, at most COUNT*10 buckets).
 void ZScanCommand(CommandContext& ctx) {
   uint64_t cursor = 0;
-  if (!ParseCursor(ctx.args[2], &cursor)) {
+  if (!ParseScanCursor(ctx.args[2], &cursor)) {
     ctx.reply.Error("ERR invalid cursor");
     return;
   }
