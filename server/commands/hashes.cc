@@ -52,14 +52,6 @@ storage::HashLimits Limits(CommandContext& ctx) {
               static_cast<size_t>(std::max<int64_t>(0, config.hash_max_listpack_value))};
 }
 
-// Redis compares option words with C string functions, so an argument is
-// only "seen" up to its first NUL byte ("count\0x" is COUNT).
-bool OptionIs(std::string_view arg, std::string_view name) {
-  size_t nul = arg.find('\0');
-  if (nul != std::string_view::npos) arg = arg.substr(0, nul);
-  return EqualsIgnoreCase(arg, name);
-}
-
 // Finds the hash at `key` for a command that adds to it, creating an empty
 // one when the key is missing (the command then always stores a field).
 // Returns nullptr after replying WRONGTYPE.
@@ -305,7 +297,7 @@ void HRandFieldWithCount(CommandContext& ctx) {
     return;
   }
   bool with_values = false;
-  if (ctx.argc() > 4 || (ctx.argc() == 4 && !OptionIs(ctx.args[3], "withvalues"))) {
+  if (ctx.argc() > 4 || (ctx.argc() == 4 && !IsOption(ctx.args[3], "withvalues"))) {
     ctx.reply.Error(errors::kSyntax);
     return;
   }
@@ -381,25 +373,11 @@ void HScanCommand(CommandContext& ctx) {
     ctx.reply.EmptyArray();
     return;
   }
-  int64_t count = 10;
-  std::string_view pattern;
-  bool use_pattern = false;
-  for (size_t i = 3; i < ctx.argc(); i += 2) {
-    bool has_value = i + 1 < ctx.argc();
-    if (OptionIs(ctx.args[i], "count") && has_value) {
-      if (!ParseIntegerArg(ctx, ctx.args[i + 1], &count)) return;
-      if (count < 1) {
-        ctx.reply.Error(errors::kSyntax);
-        return;
-      }
-    } else if (OptionIs(ctx.args[i], "match") && has_value) {
-      pattern = ctx.args[i + 1];
-      use_pattern = pattern != "*";
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-  }
+  ScanOptions options;
+  if (!ParseScanOptions(ctx, 3, &options)) return;
+  const int64_t count = options.count;
+  const std::string_view pattern = options.pattern;
+  const bool use_pattern = options.use_pattern;
 
   // The hash is not modified during this command, so views stay valid.
   std::vector<HashPair> pairs;

@@ -50,6 +50,45 @@ inline bool ParseScanCursor(std::string_view arg, uint64_t* out) {
 }
 
 // True when `a` equals `b` ignoring ASCII case (option names).
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+// True when the option word `arg` is `option`, ignoring ASCII case. Redis
+// compares options as C strings, so anything from a NUL byte on is ignored
+// ("count\0x" is COUNT); this keeps that quirk.
+inline bool IsOption(std::string_view arg, std::string_view option) {
+  return EqualsIgnoreCase(arg.substr(0, arg.find('\0')), option);
+}
+
+// [MATCH pattern] [COUNT count] of HSCAN, SSCAN and ZSCAN.
+struct ScanOptions {
+  int64_t count = 10;
+  std::string_view pattern;
+  bool use_pattern = false;  // false for no MATCH or MATCH *
+};
+
+// Parses the options from args[first] on. Replies the error and returns
+// false on a bad option or a COUNT below 1 ("ERR syntax error").
+inline bool ParseScanOptions(CommandContext& ctx, size_t first, ScanOptions* out) {
+  for (size_t i = first; i < ctx.argc(); i += 2) {
+    const bool has_value = i + 1 < ctx.argc();
+    if (IsOption(ctx.args[i], "count") && has_value) {
+      if (!ParseIntegerArg(ctx, ctx.args[i + 1], &out->count)) return false;
+      if (out->count < 1) {
+        ctx.reply.Error(errors::kSyntax);
+        return false;
+      }
+    } else if (IsOption(ctx.args[i], "match") && has_value) {
+      out->pattern = ctx.args[i + 1];
+      out->use_pattern = out->pattern != "*";
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return false;
+    }
+  }
+  return true;
+}
+
+// True when `a` equals `b` ignoring ASCII case (option names).
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {

@@ -29,10 +29,6 @@ std::string_view UpToNul(std::string_view arg) {
   return nul == std::string_view::npos ? arg : arg.substr(0, nul);
 }
 
-bool IsOption(std::string_view arg, std::string_view option) {
-  return EqualsIgnoreCase(UpToNul(arg), option);
-}
-
 // Marks `key` of database `db_index` as modified: COPY and MOVE change keys
 // of a database other than the client's.
 void TouchKeyInDb(CommandContext& ctx, int db_index, std::string_view key) {

@@ -47,12 +47,6 @@ SetLimits Limits(const CommandContext& ctx) {
   return SetLimits{.max_intset_entries = ctx.server.config().set_max_intset_entries};
 }
 
-// Redis compares option names as C strings: bytes after a NUL are ignored.
-bool IsOption(std::string_view arg, std::string_view option) {
-  size_t nul = arg.find('\0');
-  return EqualsIgnoreCase(nul == std::string_view::npos ? arg : arg.substr(0, nul), option);
-}
-
 // Parses an integer that must be >= 0, replying `error` for anything else
 // (Redis's getPositiveLongFromObjectOrReply uses one message for both).
 bool ParseNonNegative(CommandContext& ctx, std::string_view arg, std::string_view error,
@@ -596,25 +590,11 @@ void SScanCommand(CommandContext& ctx) {
     ctx.reply.EmptyArray();
     return;
   }
-  int64_t count = 10;
-  std::string_view pattern;
-  bool use_pattern = false;
-  for (size_t i = 3; i < ctx.argc(); i += 2) {
-    bool has_value = i + 1 < ctx.argc();
-    if (IsOption(ctx.args[i], "count") && has_value) {
-      if (!ParseIntegerArg(ctx, ctx.args[i + 1], &count)) return;
-      if (count < 1) {
-        ctx.reply.Error(errors::kSyntax);
-        return;
-      }
-    } else if (IsOption(ctx.args[i], "match") && has_value) {
-      pattern = ctx.args[i + 1];
-      use_pattern = pattern != "*";
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-  }
+  ScanOptions options;
+  if (!ParseScanOptions(ctx, 3, &options)) return;
+  const int64_t count = options.count;
+  const std::string_view pattern = options.pattern;
+  const bool use_pattern = options.use_pattern;
   std::vector<std::string> members;
   cursor = SetValue(e->value()).Scan(cursor, count, [&](std::string_view member) {
     if (!use_pattern || GlobMatch(pattern, member)) members.emplace_back(member);

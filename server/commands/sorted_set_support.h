@@ -24,12 +24,6 @@ inline storage::ZSetLimits LimitsOf(CommandContext& ctx) {
   };
 }
 
-// True when `arg` names `option`, ignoring case and, as Redis's strcasecmp
-// does, anything from a NUL byte on.
-inline bool IsOption(std::string_view arg, std::string_view option) {
-  return EqualsIgnoreCase(arg.substr(0, arg.find('\0')), option);
-}
-
 // A score as Redis 7.0's addReplyDouble writes it ("%.17g", "inf"): a bulk
 // string in RESP2, a double in RESP3.
 void ReplyScore(CommandContext& ctx, double score);

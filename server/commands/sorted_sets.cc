@@ -84,7 +84,6 @@ using storage::Entry;
 using storage::ScoredMember;
 using storage::ValueType;
 using storage::ZSetItem;
-using zset::IsOption;
 using zset::ReplyItems;
 using zset::ReplyScore;
 
@@ -466,25 +465,11 @@ void ZScanCommand(CommandContext& ctx) {
     ctx.reply.Raw("*2\r\n$1\r\n0\r\n*0\r\n");
     return;
   }
-  int64_t count = 10;
-  std::string_view pattern;
-  bool use_pattern = false;
-  for (size_t i = 3; i < ctx.argc(); i += 2) {
-    const bool has_value = i + 1 < ctx.argc();
-    if (IsOption(ctx.args[i], "count") && has_value) {
-      if (!ParseIntegerArg(ctx, ctx.args[i + 1], &count)) return;
-      if (count < 1) {
-        ctx.reply.Error(errors::kSyntax);
-        return;
-      }
-    } else if (IsOption(ctx.args[i], "match") && has_value) {
-      pattern = ctx.args[i + 1];
-      use_pattern = pattern != "*";
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-  }
+  ScanOptions options;
+  if (!ParseScanOptions(ctx, 3, &options)) return;
+  const int64_t count = options.count;
+  const std::string_view pattern = options.pattern;
+  const bool use_pattern = options.use_pattern;
   std::vector<ScoredMember> found;
   auto collect = [&](std::string_view member, double score) {
     if (!use_pattern || GlobMatch(pattern, member)) found.push_back({std::string(member), score});

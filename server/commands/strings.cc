@@ -29,15 +29,6 @@ constexpr std::string_view kLcsLenAndIdx =
 constexpr std::string_view kLcsTooBig =
     "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
 
-// True when the option word `arg` is `name`, ignoring ASCII case. Redis
-// compares options as C strings, so anything after a NUL byte is ignored
-// ("nx\0junk" counts as NX); this keeps that quirk.
-bool OptionIs(std::string_view arg, std::string_view name) {
-  size_t nul = arg.find('\0');
-  if (nul != std::string_view::npos) arg = arg.substr(0, nul);
-  return EqualsIgnoreCase(arg, name);
-}
-
 // The options of SET and GETEX, as bits.
 enum StringOption : unsigned {
   kOptNx = 1u << 0,
@@ -75,26 +66,26 @@ bool ParseStringOptions(CommandContext& ctx, OptionSyntax syntax, StringOptions*
       return has_next && !(flags & (kOptKeepTtl | kOptPersist)) &&
              !(flags & (kAnyExpireOption & ~self));
     };
-    if (is_set && OptionIs(opt, "nx") && !(flags & kOptXx)) {
+    if (is_set && IsOption(opt, "nx") && !(flags & kOptXx)) {
       flags |= kOptNx;
-    } else if (is_set && OptionIs(opt, "xx") && !(flags & kOptNx)) {
+    } else if (is_set && IsOption(opt, "xx") && !(flags & kOptNx)) {
       flags |= kOptXx;
-    } else if (is_set && OptionIs(opt, "get")) {
+    } else if (is_set && IsOption(opt, "get")) {
       flags |= kOptGet;
-    } else if (is_set && OptionIs(opt, "keepttl") && !(flags & kAnyExpireOption)) {
+    } else if (is_set && IsOption(opt, "keepttl") && !(flags & kAnyExpireOption)) {
       flags |= kOptKeepTtl;
-    } else if (!is_set && OptionIs(opt, "persist") && !(flags & kAnyExpireOption)) {
+    } else if (!is_set && IsOption(opt, "persist") && !(flags & kAnyExpireOption)) {
       flags |= kOptPersist;
-    } else if (OptionIs(opt, "ex") && expire_allowed(kOptEx)) {
+    } else if (IsOption(opt, "ex") && expire_allowed(kOptEx)) {
       flags |= kOptEx;
       out->expire_arg = ctx.args[++i];
-    } else if (OptionIs(opt, "px") && expire_allowed(kOptPx)) {
+    } else if (IsOption(opt, "px") && expire_allowed(kOptPx)) {
       flags |= kOptPx;
       out->expire_arg = ctx.args[++i];
-    } else if (OptionIs(opt, "exat") && expire_allowed(kOptExAt)) {
+    } else if (IsOption(opt, "exat") && expire_allowed(kOptExAt)) {
       flags |= kOptExAt;
       out->expire_arg = ctx.args[++i];
-    } else if (OptionIs(opt, "pxat") && expire_allowed(kOptPxAt)) {
+    } else if (IsOption(opt, "pxat") && expire_allowed(kOptPxAt)) {
       flags |= kOptPxAt;
       out->expire_arg = ctx.args[++i];
     } else {
@@ -540,13 +531,13 @@ void LcsCommand(CommandContext& ctx) {
   int64_t min_match_len = 0;
   for (size_t i = 3; i < ctx.argc(); ++i) {
     std::string_view opt = ctx.args[i];
-    if (OptionIs(opt, "idx")) {
+    if (IsOption(opt, "idx")) {
       want_idx = true;
-    } else if (OptionIs(opt, "len")) {
+    } else if (IsOption(opt, "len")) {
       want_len = true;
-    } else if (OptionIs(opt, "withmatchlen")) {
+    } else if (IsOption(opt, "withmatchlen")) {
       with_match_len = true;
-    } else if (OptionIs(opt, "minmatchlen") && i + 1 < ctx.argc()) {
+    } else if (IsOption(opt, "minmatchlen") && i + 1 < ctx.argc()) {
       if (!ParseIntegerArg(ctx, ctx.args[++i], &min_match_len)) return;
       min_match_len = std::max<int64_t>(min_match_len, 0);
     } else {
