@@ -10,7 +10,7 @@ packages=(
   libboost-dev libxxhash-dev libssl-dev libspdlog-dev libfmt-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server redis-tools
+  redis-server redis-tools redis-sentinel nutcracker
   python3 python3-pytest python3-redis
   procps
 )
@@ -32,7 +32,9 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts a redis-server service on install; the tests start their own.
+# Debian starts these services on install; the tests start their own.
 if command -v systemctl >/dev/null 2>&1; then
-  "${sudo_cmd[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
+  for unit in redis-server redis-sentinel nutcracker; do
+    "${sudo_cmd[@]}" systemctl disable --now "$unit" >/dev/null 2>&1 || true
+  done
 fi
