@@ -2,6 +2,8 @@
 // HELP. Everything comes from the command table; details a row leaves out
 // (ACL categories, key spec flags) are derived the way Redis derives its
 // implicit ones, so the reply has Redis 7.0's full shape for every command.
+#include <cstdint>
+#include <limits>
 #include <sstream>
 
 #include "common/glob.h"
@@ -19,18 +21,32 @@ std::vector<std::string> Words(std::string_view text) {
   return out;
 }
 
-// Flag names in the order Redis 7.0 lists them.
+// Flag names in the order Redis 7.0 lists them. Redis hides may_replicate
+// and sentinel, so they are not here.
 std::vector<std::string_view> FlagNames(const CommandSpec& spec) {
   static constexpr std::pair<CommandFlag, std::string_view> kNames[] = {
-      {kCmdWrite, "write"},       {kCmdReadOnly, "readonly"},   {kCmdDenyOom, "denyoom"},
-      {kCmdAdmin, "admin"},       {kCmdPubSub, "pubsub"},       {kCmdNoScript, "noscript"},
-      {kCmdBlocking, "blocking"}, {kCmdLoading, "loading"},     {kCmdStale, "stale"},
-      {kCmdFast, "fast"},         {kCmdNoAuth, "no_auth"},      {kCmdMayReplicate, "may_replicate"},
-      {kCmdNoMulti, "no_multi"},  {kCmdAllowBusy, "allow_busy"}};
+      {kCmdWrite, "write"},
+      {kCmdReadOnly, "readonly"},
+      {kCmdDenyOom, "denyoom"},
+      {kCmdAdmin, "admin"},
+      {kCmdPubSub, "pubsub"},
+      {kCmdNoScript, "noscript"},
+      {kCmdBlocking, "blocking"},
+      {kCmdLoading, "loading"},
+      {kCmdStale, "stale"},
+      {kCmdSkipSlowlog, "skip_slowlog"},
+      {kCmdFast, "fast"},
+      {kCmdNoAuth, "no_auth"},
+      {kCmdNoMandatoryKeys, "no_mandatory_keys"},
+      {kCmdNoAsyncLoading, "no_async_loading"},
+      {kCmdNoMulti, "no_multi"}};
   std::vector<std::string_view> out;
   for (const auto& [flag, name] : kNames) {
     if (spec.has(flag)) out.push_back(name);
   }
+  // "movablekeys" comes from the key specs; it sits just before allow_busy.
+  if (spec.movable_keys) out.push_back("movablekeys");
+  if (spec.has(kCmdAllowBusy)) out.push_back("allow_busy");
   return out;
 }
 
@@ -91,45 +107,90 @@ bool HasCategory(const CommandSpec& spec, std::string_view category) {
   return false;
 }
 
-std::vector<std::string> KeySpecFlags(const CommandSpec& spec) {
-  if (!spec.key_spec_flags.empty()) return Words(spec.key_spec_flags);
-  if (spec.has(kCmdReadOnly)) return {"RO", "access"};
-  if (spec.has(kCmdWrite)) return {"RW", "access", "update"};
-  return {"RO"};
+// Key flag names in the order Redis 7.0 lists them.
+std::vector<std::string_view> KeyFlagNames(uint32_t flags) {
+  static constexpr std::pair<KeyFlag, std::string_view> kNames[] = {
+      {kKeyRO, "RO"},
+      {kKeyRW, "RW"},
+      {kKeyOW, "OW"},
+      {kKeyRM, "RM"},
+      {kKeyAccess, "access"},
+      {kKeyUpdate, "update"},
+      {kKeyInsert, "insert"},
+      {kKeyDelete, "delete"},
+      {kKeyNotKey, "not_key"},
+      {kKeyIncomplete, "incomplete"},
+      {kKeyVariableFlags, "variable_flags"}};
+  std::vector<std::string_view> out;
+  for (const auto& [flag, name] : kNames) {
+    if ((flags & flag) != 0) out.push_back(name);
+  }
+  return out;
 }
 
-// The key spec implied by the row's first/last/step key positions.
-void WriteKeySpecs(protocol::ReplyWriter& reply, const CommandSpec& spec) {
-  if (spec.first_key <= 0) {
-    reply.SetHeader(0);
-    return;
+void WriteKeyFlags(protocol::ReplyWriter& reply, uint32_t flags) {
+  std::vector<std::string_view> names = KeyFlagNames(flags);
+  reply.SetHeader(static_cast<int64_t>(names.size()));
+  for (std::string_view name : names) reply.Status(name);
+}
+
+// One key spec as COMMAND INFO shows it: [notes,] flags, begin_search, find_keys.
+void WriteKeySpec(protocol::ReplyWriter& reply, const KeySpec& spec) {
+  reply.MapHeader(spec.notes.empty() ? 3 : 4);
+  if (!spec.notes.empty()) {
+    reply.Bulk("notes");
+    reply.Bulk(spec.notes);
   }
-  reply.SetHeader(1);
-  reply.MapHeader(3);
   reply.Bulk("flags");
-  std::vector<std::string> flags = KeySpecFlags(spec);
-  reply.SetHeader(static_cast<int64_t>(flags.size()));
-  for (const std::string& flag : flags) reply.Status(flag);
+  WriteKeyFlags(reply, spec.flags);
   reply.Bulk("begin_search");
   reply.MapHeader(2);
   reply.Bulk("type");
-  reply.Bulk("index");
-  reply.Bulk("spec");
-  reply.MapHeader(1);
-  reply.Bulk("index");
-  reply.Integer(spec.first_key);
+  if (spec.begin == KeySpec::Begin::kIndex) {
+    reply.Bulk("index");
+    reply.Bulk("spec");
+    reply.MapHeader(1);
+    reply.Bulk("index");
+    reply.Integer(spec.index);
+  } else {
+    reply.Bulk("keyword");
+    reply.Bulk("spec");
+    reply.MapHeader(2);
+    reply.Bulk("keyword");
+    reply.Bulk(spec.keyword);
+    reply.Bulk("startfrom");
+    reply.Integer(spec.start_from);
+  }
   reply.Bulk("find_keys");
   reply.MapHeader(2);
   reply.Bulk("type");
-  reply.Bulk("range");
-  reply.Bulk("spec");
-  reply.MapHeader(3);
-  reply.Bulk("lastkey");
-  reply.Integer(spec.last_key >= 0 ? spec.last_key - spec.first_key : spec.last_key);
-  reply.Bulk("keystep");
-  reply.Integer(spec.key_step);
-  reply.Bulk("limit");
-  reply.Integer(0);
+  if (spec.find == KeySpec::Find::kRange) {
+    reply.Bulk("range");
+    reply.Bulk("spec");
+    reply.MapHeader(3);
+    reply.Bulk("lastkey");
+    reply.Integer(spec.last_key);
+    reply.Bulk("keystep");
+    reply.Integer(spec.key_step);
+    reply.Bulk("limit");
+    reply.Integer(spec.limit);
+  } else {
+    reply.Bulk("keynum");
+    reply.Bulk("spec");
+    reply.MapHeader(3);
+    reply.Bulk("keynumidx");
+    reply.Integer(spec.keynum_index);
+    reply.Bulk("firstkey");
+    reply.Integer(spec.first_key);
+    reply.Bulk("keystep");
+    reply.Integer(spec.key_step);
+  }
+}
+
+// Redis 7.0 sends the key specs as a set in RESP3 (an array in RESP2).
+void WriteKeySpecs(protocol::ReplyWriter& reply, const CommandSpec& spec) {
+  reply.SetHeader(static_cast<int64_t>(spec.key_specs.size()));
+  for (const KeySpec& key : spec.key_specs) WriteKeySpec(reply, key);
 }
 
 // One COMMAND INFO entry: name, arity, flags, first, last, step, ACL
@@ -297,53 +358,101 @@ void CommandListCommand(CommandContext& ctx) {
   ctx.reply.EndDeferredArray(mark, count);
 }
 
-// Shared by GETKEYS and GETKEYSANDFLAGS: the key positions of the command
-// in args[2...], or false after replying the error.
-bool FindKeys(CommandContext& ctx, const CommandSpec** target, std::vector<int>* positions) {
+// What Redis 7.0 does when a command's key specs do not fit a request and
+// the command has a key-count spec: its fallback reads the count with
+// atoi() (so "01", "+1", " 1" and "1x" count as 1), wants 1 <= count <=
+// the arguments left, and lists the counted keys, then the key of a
+// single-key spec before the count (the destination) - all without flags.
+// Only COMMAND GETKEYS shows this; the commands themselves reject such
+// counts, so KeyIndexes (used for routing) keeps to the strict parse.
+bool LenientCountedKeys(const CommandSpec& spec, std::span<const std::string_view> args,
+                        std::vector<KeyRef>* out) {
+  const KeySpec* counted = nullptr;
+  int destination = 0;
+  for (const KeySpec& key : spec.key_specs) {
+    if (key.find == KeySpec::Find::kKeyNum && key.begin == KeySpec::Begin::kIndex) {
+      counted = &key;
+    } else if (counted == nullptr && key.begin == KeySpec::Begin::kIndex && key.last_key == 0) {
+      destination = key.index;
+    }
+  }
+  if (counted == nullptr) return false;
+  const size_t count_at = static_cast<size_t>(counted->index + counted->keynum_index);
+  const int64_t first = counted->index + counted->first_key;
+  if (count_at >= args.size()) return false;
+  // atoi: optional white space and sign, then digits up to the first other
+  // byte (or NUL); the result is narrowed to int like glibc's atoi.
+  std::string_view text = args[count_at];
+  size_t i = 0;
+  while (i < text.size() && (text[i] == ' ' || (text[i] >= '\t' && text[i] <= '\r'))) ++i;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+  uint64_t magnitude = 0;
+  bool overflow = false;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (magnitude > (uint64_t{1} << 63) / 10) overflow = true;
+    magnitude = magnitude * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  // strtol saturates at LONG_MAX / LONG_MIN before the narrowing.
+  int64_t wide = 0;
+  if (overflow || magnitude > (negative ? (uint64_t{1} << 63) : (uint64_t{1} << 63) - 1)) {
+    wide = negative ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+  } else {
+    wide = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+  }
+  const int64_t count = static_cast<int32_t>(wide);
+  const int64_t argc = static_cast<int64_t>(args.size());
+  if (count < 1 || count > (argc - first) / counted->key_step) return false;
+  for (int64_t k = 0; k < count; ++k) {
+    out->push_back(KeyRef{static_cast<int>(first + k * counted->key_step), 0});
+  }
+  if (destination != 0) out->push_back(KeyRef{destination, 0});
+  return true;
+}
+
+// Shared by GETKEYS and GETKEYSANDFLAGS: the keys of the command in
+// args[2...] (indexes relative to args[2]), or false after replying the error.
+bool FindKeys(CommandContext& ctx, std::vector<KeyRef>* keys) {
   std::span<const std::string_view> command = ctx.args.subspan(2);
   CommandLookup lookup = ctx.server.commands().Lookup(command);
-  if (lookup.spec == nullptr) {
+  const CommandSpec* spec = lookup.spec;
+  if (spec == nullptr) {
     ctx.reply.Error("ERR Invalid command specified");
     return false;
   }
-  if (lookup.spec->first_key <= 0) {
+  if (!spec->HasKeys()) {
     ctx.reply.Error("ERR The command has no key arguments");
     return false;
   }
-  if (!lookup.spec->ArityOk(command.size())) {
+  if (!spec->ArityOk(command.size())) {
     ctx.reply.Error("ERR Invalid number of arguments specified for command");
     return false;
   }
-  lookup.spec->KeyIndexes(command.size(), positions);
-  if (positions->empty()) {
+  if (!spec->FindKeys(command, keys)) LenientCountedKeys(*spec, command, keys);
+  if (keys->empty() && !spec->has(kCmdNoMandatoryKeys)) {
     ctx.reply.Error("ERR Invalid arguments specified for command");
     return false;
   }
-  *target = lookup.spec;
   return true;
 }
 
 // COMMAND GETKEYS command [arg ...]
 void CommandGetKeysCommand(CommandContext& ctx) {
-  const CommandSpec* target = nullptr;
-  std::vector<int> positions;
-  if (!FindKeys(ctx, &target, &positions)) return;
-  ctx.reply.ArrayHeader(static_cast<int64_t>(positions.size()));
-  for (int position : positions) ctx.reply.Bulk(ctx.args[2 + position]);
+  std::vector<KeyRef> keys;
+  if (!FindKeys(ctx, &keys)) return;
+  ctx.reply.ArrayHeader(static_cast<int64_t>(keys.size()));
+  for (const KeyRef& key : keys) ctx.reply.Bulk(ctx.args[2 + key.index]);
 }
 
 // COMMAND GETKEYSANDFLAGS command [arg ...]
 void CommandGetKeysAndFlagsCommand(CommandContext& ctx) {
-  const CommandSpec* target = nullptr;
-  std::vector<int> positions;
-  if (!FindKeys(ctx, &target, &positions)) return;
-  std::vector<std::string> flags = KeySpecFlags(*target);
-  ctx.reply.ArrayHeader(static_cast<int64_t>(positions.size()));
-  for (int position : positions) {
+  std::vector<KeyRef> keys;
+  if (!FindKeys(ctx, &keys)) return;
+  ctx.reply.ArrayHeader(static_cast<int64_t>(keys.size()));
+  for (const KeyRef& key : keys) {
     ctx.reply.ArrayHeader(2);
-    ctx.reply.Bulk(ctx.args[2 + position]);
-    ctx.reply.SetHeader(static_cast<int64_t>(flags.size()));
-    for (const std::string& flag : flags) ctx.reply.Status(flag);
+    ctx.reply.Bulk(ctx.args[2 + key.index]);
+    WriteKeyFlags(ctx.reply, key.flags);
   }
 }
 

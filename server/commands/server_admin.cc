@@ -164,8 +164,8 @@ void RegisterServerCommands(CommandTable& table) {
   table.Add({.name = "shutdown", .arity = -1, .flags = kCmdAdmin | kCmdNoScript | kCmdLoading | kCmdStale | kCmdNoMulti | kCmdAllowBusy, .handler = ShutdownCommand, .group = "server", .summary = "Synchronously save the dataset to disk and then shut down the server", .since = "1.0.0", .complexity = "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"});
   table.Add({.name = "lastsave", .arity = 1, .flags = kCmdLoading | kCmdStale | kCmdFast, .handler = LastSaveCommand, .group = "server", .summary = "Get the UNIX time stamp of the last successful save to disk", .since = "1.0.0", .complexity = "O(1)", .acl_categories = "admin dangerous", .tips = "nondeterministic_output"});
   table.Add({.name = "time", .arity = 1, .flags = kCmdLoading | kCmdStale | kCmdFast, .handler = TimeCommand, .group = "server", .summary = "Return the current server time", .since = "2.6.0", .complexity = "O(1)", .tips = "nondeterministic_output"});
-  table.Add({.name = "save", .arity = 1, .flags = kCmdAdmin | kCmdNoScript | kCmdNoMulti, .handler = SaveCommand, .group = "server", .summary = "Synchronously save the dataset to disk", .since = "1.0.0", .complexity = "O(N) where N is the total number of keys in all databases"});
-  table.Add({.name = "bgsave", .arity = -1, .flags = kCmdAdmin | kCmdNoScript, .handler = BgSaveCommand, .group = "server", .summary = "Asynchronously save the dataset to disk", .since = "1.0.0", .complexity = "O(1)"});
+  table.Add({.name = "save", .arity = 1, .flags = kCmdAdmin | kCmdNoScript | kCmdNoMulti | kCmdNoAsyncLoading, .handler = SaveCommand, .group = "server", .summary = "Synchronously save the dataset to disk", .since = "1.0.0", .complexity = "O(N) where N is the total number of keys in all databases"});
+  table.Add({.name = "bgsave", .arity = -1, .flags = kCmdAdmin | kCmdNoScript | kCmdNoAsyncLoading, .handler = BgSaveCommand, .group = "server", .summary = "Asynchronously save the dataset to disk", .since = "1.0.0", .complexity = "O(1)"});
   // clang-format on
   RegisterConfigCommands(table);
   RegisterInfoCommands(table);

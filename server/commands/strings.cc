@@ -626,6 +626,18 @@ void LcsCommand(CommandContext& ctx) {
   }
 }
 
+// SET's key flags for one request: with the GET option SET reads the old
+// value (RW access update), without it the value is simply overwritten
+// (OW update). Like Redis, GET is recognised anywhere after the value.
+uint32_t SetKeyFlags(std::span<const std::string_view> args) {
+  for (size_t i = 3; i < args.size(); ++i) {
+    // Redis compares C strings: "get" followed by a NUL byte also counts.
+    std::string_view word = args[i].substr(0, args[i].find('\0'));
+    if (EqualsIgnoreCase(word, "get")) return kKeyRW | kKeyAccess | kKeyUpdate;
+  }
+  return kKeyOW | kKeyUpdate;
+}
+
 }  // namespace
 
 void RegisterStringCommands(CommandTable& table) {
@@ -633,28 +645,28 @@ void RegisterStringCommands(CommandTable& table) {
   constexpr uint32_t kWrite = kCmdWrite;
   constexpr uint32_t kGrow = kCmdWrite | kCmdDenyOom;
   // clang-format off
-  table.Add({.name = "get", .arity = 2, .flags = kRead | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .handler = GetCommand, .group = "string", .summary = "Get the value of a key", .since = "1.0.0"});
-  table.Add({.name = "set", .arity = -3, .flags = kGrow, .first_key = 1, .last_key = 1, .key_step = 1, .handler = SetCommand, .group = "string", .summary = "Set the string value of a key", .since = "1.0.0"});
-  table.Add({.name = "setex", .arity = 4, .flags = kGrow, .first_key = 1, .last_key = 1, .key_step = 1, .handler = SetExCommand, .group = "string", .summary = "Set the value and expiration of a key", .since = "2.0.0"});
-  table.Add({.name = "psetex", .arity = 4, .flags = kGrow, .first_key = 1, .last_key = 1, .key_step = 1, .handler = PSetExCommand, .group = "string", .summary = "Set the value and expiration in milliseconds of a key", .since = "2.6.0"});
-  table.Add({.name = "setnx", .arity = 3, .flags = kGrow | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .handler = SetNxCommand, .group = "string", .summary = "Set the value of a key, only if the key does not exist", .since = "1.0.0"});
-  table.Add({.name = "getex", .arity = -2, .flags = kWrite | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .handler = GetExCommand, .group = "string", .summary = "Get the value of a key and optionally set its expiration", .since = "6.2.0"});
-  table.Add({.name = "getdel", .arity = 2, .flags = kWrite | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .handler = GetDelCommand, .group = "string", .summary = "Get the value of a key and delete the key", .since = "6.2.0"});
-  table.Add({.name = "getset", .arity = 3, .flags = kGrow | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .handler = GetSetCommand, .group = "string", .summary = "Set the string value of a key and return its old value", .since = "1.0.0"});
-  table.Add({.name = "mget", .arity = -2, .flags = kRead | kCmdFast, .first_key = 1, .last_key = -1, .key_step = 1, .handler = MGetCommand, .group = "string", .summary = "Get the values of all the given keys", .since = "1.0.0"});
-  table.Add({.name = "mset", .arity = -3, .flags = kGrow, .first_key = 1, .last_key = -1, .key_step = 2, .handler = MSetCommand, .group = "string", .summary = "Set multiple keys to multiple values", .since = "1.0.1"});
-  table.Add({.name = "msetnx", .arity = -3, .flags = kGrow, .first_key = 1, .last_key = -1, .key_step = 2, .handler = MSetNxCommand, .group = "string", .summary = "Set multiple keys to multiple values, only if none of the keys exist", .since = "1.0.1"});
-  table.Add({.name = "incr", .arity = 2, .flags = kGrow | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .handler = IncrCommand, .group = "string", .summary = "Increment the integer value of a key by one", .since = "1.0.0"});
-  table.Add({.name = "decr", .arity = 2, .flags = kGrow | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .handler = DecrCommand, .group = "string", .summary = "Decrement the integer value of a key by one", .since = "1.0.0"});
-  table.Add({.name = "incrby", .arity = 3, .flags = kGrow | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .handler = IncrByCommand, .group = "string", .summary = "Increment the integer value of a key by the given amount", .since = "1.0.0"});
-  table.Add({.name = "decrby", .arity = 3, .flags = kGrow | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .handler = DecrByCommand, .group = "string", .summary = "Decrement the integer value of a key by the given number", .since = "1.0.0"});
-  table.Add({.name = "incrbyfloat", .arity = 3, .flags = kGrow | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .handler = IncrByFloatCommand, .group = "string", .summary = "Increment the float value of a key by the given amount", .since = "2.6.0"});
-  table.Add({.name = "append", .arity = 3, .flags = kGrow | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .handler = AppendCommand, .group = "string", .summary = "Append a value to a key", .since = "2.0.0"});
-  table.Add({.name = "strlen", .arity = 2, .flags = kRead | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .handler = StrLenCommand, .group = "string", .summary = "Get the length of the value stored in a key", .since = "2.2.0"});
-  table.Add({.name = "getrange", .arity = 4, .flags = kRead, .first_key = 1, .last_key = 1, .key_step = 1, .handler = GetRangeCommand, .group = "string", .summary = "Get a substring of the string stored at a key", .since = "2.4.0"});
-  table.Add({.name = "substr", .arity = 4, .flags = kRead, .first_key = 1, .last_key = 1, .key_step = 1, .handler = GetRangeCommand, .group = "string", .summary = "Get a substring of the string stored at a key", .since = "1.0.0"});
-  table.Add({.name = "setrange", .arity = 4, .flags = kGrow, .first_key = 1, .last_key = 1, .key_step = 1, .handler = SetRangeCommand, .group = "string", .summary = "Overwrite part of a string at key starting at the specified offset", .since = "2.2.0"});
-  table.Add({.name = "lcs", .arity = -3, .flags = kRead, .first_key = 1, .last_key = 2, .key_step = 1, .handler = LcsCommand, .group = "string", .summary = "Find longest common substring", .since = "7.0.0"});
+  table.Add({.name = "get", .arity = 2, .flags = kRead | kCmdFast, .key_specs = {KeyAt(1, kKeyRO | kKeyAccess)}, .handler = GetCommand, .group = "string", .summary = "Get the value of a key", .since = "1.0.0"});
+  table.Add({.name = "set", .arity = -3, .flags = kGrow, .key_specs = {KeyAt(1, kKeyRW | kKeyAccess | kKeyUpdate | kKeyVariableFlags, "RW and ACCESS due to the optional `GET` argument")}, .variable_key_flags = SetKeyFlags, .handler = SetCommand, .group = "string", .summary = "Set the string value of a key", .since = "1.0.0"});
+  table.Add({.name = "setex", .arity = 4, .flags = kGrow, .key_specs = {KeyAt(1, kKeyOW | kKeyUpdate)}, .handler = SetExCommand, .group = "string", .summary = "Set the value and expiration of a key", .since = "2.0.0"});
+  table.Add({.name = "psetex", .arity = 4, .flags = kGrow, .key_specs = {KeyAt(1, kKeyOW | kKeyUpdate)}, .handler = PSetExCommand, .group = "string", .summary = "Set the value and expiration in milliseconds of a key", .since = "2.6.0"});
+  table.Add({.name = "setnx", .arity = 3, .flags = kGrow | kCmdFast, .key_specs = {KeyAt(1, kKeyOW | kKeyInsert)}, .handler = SetNxCommand, .group = "string", .summary = "Set the value of a key, only if the key does not exist", .since = "1.0.0"});
+  table.Add({.name = "getex", .arity = -2, .flags = kWrite | kCmdFast, .key_specs = {KeyAt(1, kKeyRW | kKeyAccess | kKeyUpdate, "RW and UPDATE because it changes the TTL")}, .handler = GetExCommand, .group = "string", .summary = "Get the value of a key and optionally set its expiration", .since = "6.2.0"});
+  table.Add({.name = "getdel", .arity = 2, .flags = kWrite | kCmdFast, .key_specs = {KeyAt(1, kKeyRW | kKeyAccess | kKeyDelete)}, .handler = GetDelCommand, .group = "string", .summary = "Get the value of a key and delete the key", .since = "6.2.0"});
+  table.Add({.name = "getset", .arity = 3, .flags = kGrow | kCmdFast, .key_specs = {KeyAt(1, kKeyRW | kKeyAccess | kKeyUpdate)}, .handler = GetSetCommand, .group = "string", .summary = "Set the string value of a key and return its old value", .since = "1.0.0"});
+  table.Add({.name = "mget", .arity = -2, .flags = kRead | kCmdFast, .key_specs = {KeyRange(1, -1, 1, kKeyRO | kKeyAccess)}, .handler = MGetCommand, .group = "string", .summary = "Get the values of all the given keys", .since = "1.0.0", .tips = "request_policy:multi_shard"});
+  table.Add({.name = "mset", .arity = -3, .flags = kGrow, .key_specs = {KeyRange(1, -1, 2, kKeyOW | kKeyUpdate)}, .handler = MSetCommand, .group = "string", .summary = "Set multiple keys to multiple values", .since = "1.0.1", .tips = "request_policy:multi_shard response_policy:all_succeeded"});
+  table.Add({.name = "msetnx", .arity = -3, .flags = kGrow, .key_specs = {KeyRange(1, -1, 2, kKeyOW | kKeyInsert)}, .handler = MSetNxCommand, .group = "string", .summary = "Set multiple keys to multiple values, only if none of the keys exist", .since = "1.0.1", .tips = "request_policy:multi_shard response_policy:agg_min"});
+  table.Add({.name = "incr", .arity = 2, .flags = kGrow | kCmdFast, .key_specs = {KeyAt(1, kKeyRW | kKeyAccess | kKeyUpdate)}, .handler = IncrCommand, .group = "string", .summary = "Increment the integer value of a key by one", .since = "1.0.0"});
+  table.Add({.name = "decr", .arity = 2, .flags = kGrow | kCmdFast, .key_specs = {KeyAt(1, kKeyRW | kKeyAccess | kKeyUpdate)}, .handler = DecrCommand, .group = "string", .summary = "Decrement the integer value of a key by one", .since = "1.0.0"});
+  table.Add({.name = "incrby", .arity = 3, .flags = kGrow | kCmdFast, .key_specs = {KeyAt(1, kKeyRW | kKeyAccess | kKeyUpdate)}, .handler = IncrByCommand, .group = "string", .summary = "Increment the integer value of a key by the given amount", .since = "1.0.0"});
+  table.Add({.name = "decrby", .arity = 3, .flags = kGrow | kCmdFast, .key_specs = {KeyAt(1, kKeyRW | kKeyAccess | kKeyUpdate)}, .handler = DecrByCommand, .group = "string", .summary = "Decrement the integer value of a key by the given number", .since = "1.0.0"});
+  table.Add({.name = "incrbyfloat", .arity = 3, .flags = kGrow | kCmdFast, .key_specs = {KeyAt(1, kKeyRW | kKeyAccess | kKeyUpdate)}, .handler = IncrByFloatCommand, .group = "string", .summary = "Increment the float value of a key by the given amount", .since = "2.6.0"});
+  table.Add({.name = "append", .arity = 3, .flags = kGrow | kCmdFast, .key_specs = {KeyAt(1, kKeyRW | kKeyInsert)}, .handler = AppendCommand, .group = "string", .summary = "Append a value to a key", .since = "2.0.0"});
+  table.Add({.name = "strlen", .arity = 2, .flags = kRead | kCmdFast, .key_specs = {KeyAt(1, kKeyRO)}, .handler = StrLenCommand, .group = "string", .summary = "Get the length of the value stored in a key", .since = "2.2.0"});
+  table.Add({.name = "getrange", .arity = 4, .flags = kRead, .key_specs = {KeyAt(1, kKeyRO | kKeyAccess)}, .handler = GetRangeCommand, .group = "string", .summary = "Get a substring of the string stored at a key", .since = "2.4.0"});
+  table.Add({.name = "substr", .arity = 4, .flags = kRead, .key_specs = {KeyAt(1, kKeyRO | kKeyAccess)}, .handler = GetRangeCommand, .group = "string", .summary = "Get a substring of the string stored at a key", .since = "1.0.0"});
+  table.Add({.name = "setrange", .arity = 4, .flags = kGrow, .key_specs = {KeyAt(1, kKeyRW | kKeyUpdate)}, .handler = SetRangeCommand, .group = "string", .summary = "Overwrite part of a string at key starting at the specified offset", .since = "2.2.0"});
+  table.Add({.name = "lcs", .arity = -3, .flags = kRead, .key_specs = {KeyRange(1, 1, 1, kKeyRO | kKeyAccess)}, .handler = LcsCommand, .group = "string", .summary = "Find longest common substring", .since = "7.0.0"});
   // clang-format on
 }
 

@@ -113,9 +113,9 @@ void RegisterTransactionCommands(CommandTable& table) {
   constexpr uint32_t kAlwaysAvailable = kCmdNoScript | kCmdLoading | kCmdStale;
   // clang-format off
   table.Add({.name = "multi", .arity = 1, .flags = kAlwaysAvailable | kCmdFast | kCmdAllowBusy | kCmdSkipQueue, .handler = MultiCommand, .group = "transactions", .summary = "Mark the start of a transaction block", .since = "1.2.0"});
-  table.Add({.name = "exec", .arity = 1, .flags = kAlwaysAvailable | kCmdSkipQueue, .handler = ExecCommand, .group = "transactions", .summary = "Execute all commands issued after MULTI", .since = "1.2.0"});
+  table.Add({.name = "exec", .arity = 1, .flags = kAlwaysAvailable | kCmdSkipQueue | kCmdSkipSlowlog, .handler = ExecCommand, .group = "transactions", .summary = "Execute all commands issued after MULTI", .since = "1.2.0"});
   table.Add({.name = "discard", .arity = 1, .flags = kAlwaysAvailable | kCmdFast | kCmdAllowBusy | kCmdSkipQueue, .handler = DiscardCommand, .group = "transactions", .summary = "Discard all commands issued after MULTI", .since = "2.0.0"});
-  table.Add({.name = "watch", .arity = -2, .flags = kAlwaysAvailable | kCmdFast | kCmdAllowBusy | kCmdSkipQueue, .first_key = 1, .last_key = -1, .key_step = 1, .handler = WatchCommand, .group = "transactions", .summary = "Watch the given keys to determine execution of the MULTI/EXEC block", .since = "2.2.0"});
+  table.Add({.name = "watch", .arity = -2, .flags = kAlwaysAvailable | kCmdFast | kCmdAllowBusy | kCmdSkipQueue, .key_specs = {KeyRange(1, -1, 1, kKeyRO)}, .handler = WatchCommand, .group = "transactions", .summary = "Watch the given keys to determine execution of the MULTI/EXEC block", .since = "2.2.0"});
   table.Add({.name = "unwatch", .arity = 1, .flags = kAlwaysAvailable | kCmdFast | kCmdAllowBusy, .handler = UnwatchCommand, .group = "transactions", .summary = "Forget about all watched keys", .since = "2.2.0"});
   // clang-format on
 }
