@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "common/glob.h"
@@ -75,7 +76,7 @@ bool ConfigStore::SetFromCommand(Values pairs, std::string* error) {
     *error = "CONFIG SET failed (possibly related to argument '" + problem_arg + "') - " + problem;
     return false;
   }
-  // Then the values, all or nothing.
+  // Then the values, all or nothing, and the rules between directives.
   const Config backup = *config_;
   for (size_t i = 0; i < count; ++i) {
     std::string_view value = pairs[2 * i + 1];
@@ -103,7 +104,27 @@ bool ConfigStore::SetFromCommand(Values pairs, std::string* error) {
       return false;
     }
   }
+  std::string reason;
+  std::vector<std::string_view> culprits;
+  if (!config_internal::ValidateConfig(*config_, &reason, &culprits)) {
+    *config_ = backup;
+    // Blame the first directive of the command that the rule involves.
+    std::string_view blamed = culprits.empty() ? std::string_view() : culprits[0];
+    for (size_t i = 0; i < count; ++i) {
+      if (std::find(culprits.begin(), culprits.end(), chosen[i]->name) != culprits.end()) {
+        blamed = chosen[i]->name;
+        break;
+      }
+    }
+    *error = "CONFIG SET failed (possibly related to argument '" + std::string(blamed) + "') - " +
+             reason;
+    return false;
+  }
   return true;
+}
+
+bool ConfigStore::Validate(std::string* error) const {
+  return config_internal::ValidateConfig(*config_, error, nullptr);
 }
 
 std::vector<std::pair<std::string, std::string>> ConfigStore::Get(std::string_view pattern) const {
@@ -139,7 +160,19 @@ std::vector<std::pair<std::string, std::string>> ConfigStore::GetMatching(Values
   return out;
 }
 
+namespace {
+
+std::string LineError(size_t number, std::string_view line, std::string_view reason) {
+  return "Reading the configuration file, at line " + std::to_string(number) + "\n>>> '" +
+         std::string(line) + "'\n" + std::string(reason);
+}
+
+}  // namespace
+
 bool ConfigStore::LoadText(std::string_view text, std::string* error) {
+  // The last line of each directive, for errors of the rules between
+  // directives, which can only be checked once everything is read.
+  std::map<std::string_view, std::pair<size_t, std::string>> last_line;
   size_t number = 0;
   size_t pos = 0;
   while (pos <= text.size()) {
@@ -154,8 +187,7 @@ bool ConfigStore::LoadText(std::string_view text, std::string* error) {
     std::string line(raw.substr(first, raw.find_last_not_of(" \t\r\n") - first + 1));
     if (line[0] == '#') continue;
     auto fail = [&](std::string_view reason) {
-      *error = "Reading the configuration file, at line " + std::to_string(number) + "\n>>> '" +
-               line + "'\n" + std::string(reason);
+      *error = LineError(number, line, reason);
       return false;
     };
     std::vector<std::string> words;
@@ -166,8 +198,22 @@ bool ConfigStore::LoadText(std::string_view text, std::string* error) {
     std::vector<std::string_view> values(words.begin() + 1, words.end());
     std::string reason;
     if (!Set(words[0], values, /*startup=*/true, &reason)) return fail(reason);
+    last_line[FindDirective(words[0])->name] = {number, line};
   }
-  return true;
+  std::string reason;
+  std::vector<std::string_view> culprits;
+  if (config_internal::ValidateConfig(*config_, &reason, &culprits)) return true;
+  // Point at the line, among those of the directives involved, read last.
+  const std::pair<size_t, std::string>* blamed = nullptr;
+  for (std::string_view name : culprits) {
+    auto it = last_line.find(name);
+    if (it != last_line.end() && (blamed == nullptr || it->second.first > blamed->first)) {
+      blamed = &it->second;
+    }
+  }
+  *error = blamed != nullptr ? LineError(blamed->first, blamed->second, reason)
+                             : "Invalid configuration: " + reason;
+  return false;
 }
 
 namespace {

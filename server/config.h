@@ -8,7 +8,17 @@
 #include <utility>
 #include <vector>
 
+#include "replication/key_class.h"
+
 namespace understudy::server {
+
+// A host and a TCP port, e.g. one Sentinel of primary-sentinel.
+struct HostPort {
+  std::string host;
+  int port = 0;
+
+  bool operator==(const HostPort&) const = default;
+};
 
 // One client class's client-output-buffer-limit: a client whose pending
 // output reaches `hard_bytes`, or stays at or above `soft_bytes` for more
@@ -97,6 +107,33 @@ struct Config {
   int64_t list_max_listpack_size = -2;  // >0: entries per node; -1..-5: 4..64 KiB
   int64_t list_compress_depth = 0;      // accepted; nodes are never compressed
 
+  // Key classes: one `class NAME PATTERN [attribute value]...` line each, in
+  // file order (first match wins). The implicit default class is not in the
+  // list unless configured; replication::KeyClassifier appends it.
+  std::vector<replication::KeyClass> classes;
+
+  // The primary link. No primary_host and no primary_sentinels means
+  // standalone. primary and primary-sentinel exclude each other, and
+  // primary-sentinel needs primary-name (ConfigStore::Validate).
+  std::string primary_host;  // `primary HOST PORT`
+  int primary_port = 0;
+  std::string primary_user;      // AUTH user; empty: the default user
+  std::string primary_password;  // empty: no AUTH
+  bool primary_tls = false;
+  std::string primary_tls_ca_cert_file;  // empty: the system's trust store
+  std::string primary_tls_cert_file;     // client certificate, with the key file
+  std::string primary_tls_key_file;
+  std::string primary_tls_server_name;           // SNI and name check; empty: the primary's host
+  int64_t primary_timeout_ms = 200;              // a slower reply makes the primary suspect
+  int64_t primary_probe_interval_ms = 100;       // first probe delay while not healthy
+  int64_t primary_probe_max_interval_ms = 500;   // cap of the probe backoff
+  int primary_connections = 2;                   // shared pipelined upstream connections
+  int primary_pinned_max = 256;                  // pinned upstream connections for stateful clients
+  std::vector<HostPort> primary_sentinels;       // `primary-sentinel HOST PORT` lines
+  std::string primary_name;                      // the master's name at the Sentinels
+
+  bool has_primary() const { return !primary_host.empty() || !primary_sentinels.empty(); }
+
   // Where the configuration came from (CONFIG REWRITE target), absolute.
   std::string config_file;
 };
@@ -112,6 +149,8 @@ class ConfigStore {
   //   Reading the configuration file, at line 2
   //   >>> 'foo bar'
   //   Bad directive or wrong number of arguments
+  // When the whole text is read, Validate runs; a failure names the line of
+  // the directive involved that came last.
   bool LoadText(std::string_view text, std::string* error);
   bool LoadFile(const std::string& path, std::string* error);
   // Applies `argv` as redis-server does: an optional config file first,
@@ -127,6 +166,12 @@ class ConfigStore {
   // order, restoring the previous configuration if one fails. On failure
   // *error holds the complete Redis 7.0 error text without "ERR ".
   bool SetFromCommand(std::span<const std::string_view> name_value_pairs, std::string* error);
+  // Checks the rules that span several directives (primary and
+  // primary-sentinel exclude each other, primary-sentinel needs
+  // primary-name, the probe backoff cap is not below the first interval,
+  // a TLS client certificate comes with its key). Runs after loading and
+  // after CONFIG SET. On failure *error holds the reason.
+  bool Validate(std::string* error) const;
   // (name, value) pairs of the directives matching the glob `pattern`
   // (case-insensitive), in table order.
   std::vector<std::pair<std::string, std::string>> Get(std::string_view pattern) const;

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/config_text.h"
 #include "common/numbers.h"
 
 namespace understudy::server {
@@ -25,19 +26,20 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
+std::string RangeError(int64_t min, int64_t max) {
+  return "argument must be between " + std::to_string(min) + " and " + std::to_string(max) +
+         " inclusive";
+}
+
+}  // namespace
+
 bool OneValue(Values v, std::string* error) {
   if (v.size() == 1) return true;
   *error = "wrong number of arguments";
   return false;
 }
 
-std::string RangeError(int64_t min, int64_t max) {
-  return "argument must be between " + std::to_string(min) + " and " + std::to_string(max) +
-         " inclusive";
-}
-
-// Integers as redis.conf takes them: exactly string2ll's syntax (no '+', no
-// leading zeros, no spaces), then a range check.
+// No '+', no leading zeros, no spaces.
 bool ParseIntInRange(std::string_view text, int64_t min, int64_t max, int64_t* out,
                      std::string* error) {
   int64_t value = 0;
@@ -52,6 +54,8 @@ bool ParseIntInRange(std::string_view text, int64_t min, int64_t max, int64_t* o
   *out = value;
   return true;
 }
+
+namespace {
 
 // Memory sizes as Redis's memtoull() reads them: digits, then an optional
 // unit b, k (1000), kb (1024), m, mb, g, gb in any case. A minus sign or any
@@ -110,21 +114,6 @@ bool ParseYesNo(std::string_view text, bool* out, std::string* error) {
   return false;
 }
 
-template <typename T>
-Directive Integer(const char* name, T Config::*field, int64_t min, int64_t max,
-                  uint32_t flags = 0) {
-  return Directive{name, flags, RewriteStyle::kPlain,
-                   [field, min, max](Config& c, Values v, bool, std::string* error) {
-                     int64_t value = 0;
-                     if (!OneValue(v, error) || !ParseIntInRange(v[0], min, max, &value, error)) {
-                       return false;
-                     }
-                     c.*field = static_cast<T>(value);
-                     return true;
-                   },
-                   [field](const Config& c) { return std::to_string(c.*field); }};
-}
-
 // A signed memory directive (proto-max-bulk-len...): memtoull's result is
 // taken as a signed number and then range checked, as Redis does.
 Directive SignedMemory(const char* name, int64_t Config::*field, int64_t min, int64_t max) {
@@ -143,7 +132,9 @@ Directive SignedMemory(const char* name, int64_t Config::*field, int64_t min, in
                    [field](const Config& c) { return std::to_string(c.*field); }};
 }
 
-Directive String(const char* name, std::string Config::*field, uint32_t flags = 0) {
+}  // namespace
+
+Directive String(const char* name, std::string Config::*field, uint32_t flags) {
   return Directive{name, flags, RewriteStyle::kQuoted,
                    [field](Config& c, Values v, bool, std::string* error) {
                      if (!OneValue(v, error)) return false;
@@ -153,13 +144,15 @@ Directive String(const char* name, std::string Config::*field, uint32_t flags = 
                    [field](const Config& c) { return c.*field; }};
 }
 
-Directive YesNo(const char* name, bool Config::*field, uint32_t flags = 0) {
+Directive YesNo(const char* name, bool Config::*field, uint32_t flags) {
   return Directive{name, flags, RewriteStyle::kPlain,
                    [field](Config& c, Values v, bool, std::string* error) {
                      return OneValue(v, error) && ParseYesNo(v[0], &(c.*field), error);
                    },
                    [field](const Config& c) { return std::string(c.*field ? "yes" : "no"); }};
 }
+
+namespace {
 
 Directive Enum(const char* name, std::string Config::*field, std::vector<std::string> allowed,
                uint32_t flags = 0) {
@@ -549,6 +542,7 @@ std::vector<Directive> BuildDirectives() {
   d.push_back(Integer("io-threads", &Config::io_threads, 1, 128, kImmutable));
   d.push_back(FixedYesNo("cluster-enabled", &Config::cluster_enabled, false,
                          "understudy has no cluster mode", kImmutable));
+  AddPrimaryLinkDirectives(&d);
   return d;
 }
 
@@ -567,44 +561,7 @@ const Directive* FindDirective(std::string_view name) {
   return nullptr;
 }
 
-std::string QuoteForConfigFile(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      default:
-        if (std::isprint(static_cast<unsigned char>(c))) {
-          out += c;
-        } else {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned char>(c));
-          out += buf;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string QuoteForConfigFile(std::string_view text) { return QuoteConfigString(text); }
 
 }  // namespace config_internal
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -53,6 +54,20 @@ std::string DirectiveLine(const Directive& directive, const Config& config) {
   return line;
 }
 
+// The lines of a repeatable directive: one per value, none when empty.
+std::vector<std::string> RepeatableLines(const Directive& directive, const Config& config) {
+  std::vector<std::string> lines;
+  const std::string values = directive.get(config);
+  size_t pos = 0;
+  while (pos < values.size()) {
+    size_t newline = values.find('\n', pos);
+    if (newline == std::string::npos) newline = values.size();
+    lines.push_back(std::string(directive.name) + " " + values.substr(pos, newline - pos));
+    pos = newline + 1;
+  }
+  return lines;
+}
+
 std::vector<std::string> SplitLines(std::string_view text) {
   std::vector<std::string> lines;
   size_t pos = 0;
@@ -79,14 +94,39 @@ const Directive* DirectiveOfLine(const std::string& line) {
 
 std::string ConfigStore::RewriteText(std::string_view old_text) const {
   const Config defaults;
+  const std::vector<std::string> old_lines = SplitLines(old_text);
+  // A repeatable directive's k-th line in the file takes its k-th value, so
+  // comments stay beside the entries they describe; surplus lines go away
+  // and extra values follow the directive's last line.
+  std::map<const Directive*, std::vector<std::string>> repeatable_lines;
+  std::map<const Directive*, size_t> remaining_in_file;
+  for (const std::string& line : old_lines) {
+    const Directive* directive = DirectiveOfLine(line);
+    if (directive != nullptr && directive->has(config_internal::kRepeatable)) {
+      ++remaining_in_file[directive];
+      repeatable_lines.emplace(directive, RepeatableLines(*directive, *config_));
+    }
+  }
+  std::map<const Directive*, size_t> next_value;
   std::vector<std::string> out;
   std::set<const Directive*> written;
   bool has_signature = false;
-  for (const std::string& line : SplitLines(old_text)) {
+  for (const std::string& line : old_lines) {
     if (line == kRewriteSignature) has_signature = true;
     const Directive* directive = DirectiveOfLine(line);
     if (directive == nullptr) {
       out.push_back(line);
+      continue;
+    }
+    if (directive->has(config_internal::kRepeatable)) {
+      written.insert(directive);
+      const std::vector<std::string>& values = repeatable_lines[directive];
+      size_t& next = next_value[directive];
+      const bool last_in_file = --remaining_in_file[directive] == 0;
+      while (next < values.size()) {
+        out.push_back(values[next++]);
+        if (!last_in_file) break;
+      }
       continue;
     }
     // The first occurrence carries the current value; repeats go away.
@@ -101,6 +141,12 @@ std::string ConfigStore::RewriteText(std::string_view old_text) const {
     if (!has_signature) {
       out.emplace_back(kRewriteSignature);
       has_signature = true;
+    }
+    if (directive.has(config_internal::kRepeatable)) {
+      for (std::string& value_line : RepeatableLines(directive, *config_)) {
+        out.push_back(std::move(value_line));
+      }
+      continue;
     }
     out.push_back(DirectiveLine(directive, *config_));
   }

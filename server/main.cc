@@ -10,8 +10,10 @@
 #include <utility>
 
 #include "common/clock.h"
+#include "replication/primary_link.h"
 #include "server/config.h"
 #include "server/network.h"
+#include "server/proxy.h"
 #include "server/server.h"
 #include "server/version.h"
 
@@ -35,6 +37,30 @@ void SetUpLogging(const understudy::server::Config& config) {
   logger->set_level(LevelFromName(config.loglevel));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+}
+
+understudy::replication::PrimaryLinkOptions LinkOptionsFrom(
+    const understudy::server::Config& config) {
+  understudy::replication::PrimaryLinkOptions options;
+  options.host = config.primary_host;
+  options.port = config.primary_port;
+  for (const auto& sentinel : config.primary_sentinels) {
+    options.sentinels.emplace_back(sentinel.host, sentinel.port);
+  }
+  options.sentinel_master_name = config.primary_name;
+  options.user = config.primary_user;
+  options.password = config.primary_password;
+  options.tls = config.primary_tls;
+  options.tls_ca_cert_file = config.primary_tls_ca_cert_file;
+  options.tls_cert_file = config.primary_tls_cert_file;
+  options.tls_key_file = config.primary_tls_key_file;
+  options.tls_server_name = config.primary_tls_server_name;
+  options.timeout_ms = config.primary_timeout_ms;
+  options.probe_interval_ms = config.primary_probe_interval_ms;
+  options.probe_max_interval_ms = config.primary_probe_max_interval_ms;
+  options.connections = config.primary_connections;
+  options.pinned_max = config.primary_pinned_max;
+  return options;
 }
 
 }  // namespace
@@ -69,10 +95,36 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", error);
     return 1;
   }
-  spdlog::info("understudy {} started, standalone mode, pid={}", understudy::server::kVersion,
-               ::getpid());
+  // With a primary configured, requests go through the primary link.
+  std::unique_ptr<understudy::replication::PrimaryLink> link;
+  std::unique_ptr<understudy::server::Proxy> proxy;
+  if (server.config().has_primary()) {
+    try {
+      link = std::make_unique<understudy::replication::PrimaryLink>(
+          io, LinkOptionsFrom(server.config()), clock);
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot set up the primary link: {}", e.what());
+      return 1;
+    }
+    proxy = std::make_unique<understudy::server::Proxy>(server, *link);
+    network.set_proxy(proxy.get());
+    spdlog::info("understudy {} started, proxy mode for primary {}, pid={}",
+                 understudy::server::kVersion,
+                 link->address().empty() ? "(from Sentinel)" : link->address(), ::getpid());
+    link->Start();
+  } else {
+    spdlog::info("understudy {} started, standalone mode, pid={}", understudy::server::kVersion,
+                 ::getpid());
+  }
   network.Start();
   io.run();
+  if (link) {
+    // Let the closed connections' handlers run and let go of them before
+    // the io_context they belong to goes away.
+    link->Stop();
+    io.restart();
+    io.poll();
+  }
   spdlog::info("understudy is now ready to exit, bye bye...");
   return 0;
 }

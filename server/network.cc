@@ -8,6 +8,7 @@
 
 #include "protocol/request_parser.h"
 #include "server/blocking.h"
+#include "server/proxy.h"
 
 namespace understudy::server {
 
@@ -69,6 +70,13 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
         if (auto self = weak.lock()) self->Close();
       });
     };
+    if (network_.proxy_ != nullptr) {
+      // Called when replies from the primary are ready, never from inside
+      // this connection's own ProcessInput.
+      proxy_client_ = std::make_shared<ProxyClient>(*network_.proxy_, *session_, [weak] {
+        if (auto self = weak.lock()) self->Resume();
+      });
+    }
     ReadMore();
   }
 
@@ -80,6 +88,10 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
     socket_.shutdown(asio::socket_base::shutdown_both, ignored);
     socket_.close(ignored);
     network_.connections_.erase(session_->id());
+    if (proxy_client_) {
+      proxy_client_->Detach();
+      proxy_client_.reset();
+    }
     server_.RemoveClient(*session_);
     session_ = nullptr;
   }
@@ -182,7 +194,16 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
       }
       if (status == protocol::ParseStatus::kCommand) {
         session_->last_active_ms = server_.clock().NowMs();
-        server_.Execute(*session_, parser_.args());
+        if (proxy_client_) {
+          std::string_view raw =
+              pending[0] == '*' ? pending.substr(0, parser_.consumed()) : std::string_view();
+          if (!proxy_client_->Handle(parser_.args(), raw)) {
+            // Waits for earlier replies; offered again on Resume.
+            break;
+          }
+        } else {
+          server_.Execute(*session_, parser_.args());
+        }
         if (server_.shutdown_requested()) {
           network_.OnShutdownRequested();
           return;
@@ -241,6 +262,7 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
   Server& server_;
   GenericSocket socket_;
   ClientSession* session_;
+  std::shared_ptr<ProxyClient> proxy_client_;  // with a primary configured
   protocol::RequestParser parser_;
   std::unique_ptr<char[]> buffer_;
   size_t capacity_ = 0;

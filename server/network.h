@@ -29,6 +29,8 @@ class Network {
   void Stop();
 
   Server& server() { return server_; }
+  // Routes clients' requests through the primary link (call before Start).
+  void set_proxy(Proxy* proxy) { proxy_ = proxy; }
   boost::asio::io_context& io() { return io_; }
   // Called by a connection when the server wants the process to stop.
   void OnShutdownRequested();
@@ -55,6 +57,7 @@ class Network {
   boost::asio::signal_set signals_;
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_;  // by client id
   bool stopping_ = false;
+  Proxy* proxy_ = nullptr;
 };
 
 }  // namespace understudy::server

@@ -21,6 +21,7 @@ namespace understudy::server {
 
 class Server;
 class BlockingRegistry;  // server/blocking.h
+class Proxy;             // server/proxy.h
 
 // What a command handler gets: the request, the client, its database, a
 // reply writer and the server. Handlers are plain functions of this.
@@ -154,6 +155,10 @@ class Server {
   ServerStats& stats() { return stats_; }
   int64_t start_time_ms() const { return start_time_ms_; }
   uint64_t next_client_id() const { return next_client_id_; }
+  // The primary link's routing side, when a primary is configured (INFO
+  // understudy reads it); nullptr when standalone.
+  Proxy* proxy() const { return proxy_; }
+  void set_proxy(Proxy* proxy) { proxy_ = proxy; }
   // The password check: constant time in the length of the candidate.
   bool CheckPassword(std::string_view candidate) const;
   bool auth_required() const { return !config_.requirepass.empty(); }
@@ -198,6 +203,7 @@ class Server {
   int64_t start_time_ms_;
   bool shutdown_requested_ = false;
   size_t cron_db_cursor_ = 0;
+  Proxy* proxy_ = nullptr;
 };
 
 // Registers every command family; defined in commands/registry.cc.

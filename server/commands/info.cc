@@ -16,6 +16,7 @@
 #include "server/blocking.h"
 #include "server/commands/admin_support.h"
 #include "server/commands/helpers.h"
+#include "server/proxy.h"
 #include "server/version.h"
 
 namespace understudy::server {
@@ -276,13 +277,54 @@ void KeyspaceSection(Server& server, int64_t now_ms, InfoText& out) {
   }
 }
 
-// The daemon's own state. Standalone for now: no primary is configured, so
-// there is no primary state to report ("none"; see docs/compatibility.md).
-void UnderstudySection(InfoText& out) {
+// One class's INFO line: "pattern=session:*,mirror=yes,merge=lww,outage=serve,..."
+std::string ClassInfo(const replication::KeyClass& key_class) {
+  auto yes_no = [](bool value) { return value ? "yes" : "no"; };
+  std::string merge = key_class.merge == replication::MergeRule::kUnion     ? "union"
+                      : key_class.merge == replication::MergeRule::kCounter ? "counter"
+                                                                            : "lww";
+  return "pattern=" + key_class.pattern + ",mirror=" + yes_no(key_class.mirror) +
+         ",merge=" + merge + ",outage=" +
+         (key_class.outage == replication::OutagePolicy::kReject ? "reject" : "serve") +
+         ",max_staleness_ms=" + std::to_string(key_class.max_staleness_ms) +
+         ",near_cache=" + yes_no(key_class.near_cache);
+}
+
+// The daemon's own state: its mode and, with a primary configured, the
+// primary's health and where requests went (docs/primary-link.md).
+void UnderstudySection(Server& server, int64_t now_ms, InfoText& out) {
   out.Header("Understudy");
   out.Field("understudy_version", kVersion);
-  out.Field("mode", "standalone");
-  out.Field("primary_state", "none");
+  Proxy* proxy = server.proxy();
+  if (proxy == nullptr) {
+    out.Field("mode", "standalone");
+    out.Field("primary_state", "none");
+    return;
+  }
+  const replication::PrimaryLink& link = proxy->link();
+  const replication::PrimaryHealth& health = link.health();
+  out.Field("mode", "proxy");
+  out.Field("primary_state", replication::PrimaryStateName(health.state()));
+  out.Field("primary_state_since_ms", std::to_string(health.since_ms()));
+  out.Field("primary_state_age_ms",
+            std::to_string(std::max<int64_t>(0, now_ms - health.since_ms())));
+  out.Field("primary_transitions", std::to_string(health.transitions()));
+  out.Field("primary_address", link.address());
+  out.Field("primary_last_failure", health.last_failure());
+  const ProxyStats& stats = proxy->stats();
+  out.Field("requests_proxied", std::to_string(stats.proxied));
+  out.Field("requests_local", std::to_string(stats.local));
+  out.Field("requests_rejected", std::to_string(stats.rejected));
+  out.Field("requests_failed_over", std::to_string(stats.failed_over));
+  out.Field("writes_applied_locally", std::to_string(stats.write_through));
+  out.Field("upstream_replies", std::to_string(link.stats().replies));
+  out.Field("upstream_latency_avg_us", std::to_string(link.average_latency_us()));
+  out.Field("upstream_pinned_connections", std::to_string(link.pinned_open()));
+  const auto& classes = proxy->classifier().classes();
+  out.Field("classes", std::to_string(classes.size()));
+  for (const replication::KeyClass& key_class : classes) {
+    out.Field("class_" + key_class.name, ClassInfo(key_class));
+  }
 }
 
 // INFO [section [section ...]]
@@ -323,7 +365,7 @@ void InfoCommand(CommandContext& ctx) {
     } else if (name == "keyspace") {
       KeyspaceSection(ctx.server, ctx.now_ms, out);
     } else if (name == "understudy") {
-      UnderstudySection(out);
+      UnderstudySection(ctx.server, ctx.now_ms, out);
     }
   }
   ctx.reply.Verbatim(out.text());

@@ -1,0 +1,511 @@
+#include "server/proxy.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "protocol/request_parser.h"
+#include "protocol/request_writer.h"
+
+namespace understudy::server {
+
+namespace {
+
+// Requests a client may have waiting for replies before its connection
+// stops reading from it (backpressure, as the output soft limit does).
+constexpr size_t kMaxPendingSlots = 4096;
+
+// Commands that understudy answers itself whatever the primary's state:
+// they are about the connection to understudy, or about understudy.
+constexpr std::string_view kLocalOnlyCommands[] = {
+    "auth", "hello", "select", "client", "info", "config",   "command",
+    "ping", "echo",  "quit",   "reset",  "time", "shutdown",
+};
+
+bool IsSubscribe(const CommandSpec* spec) {
+  if (spec == nullptr || spec->parent != nullptr) return false;
+  const std::string& name = spec->name;
+  return name == "subscribe" || name == "psubscribe" || name == "ssubscribe";
+}
+
+// What to do with a command understudy does not implement.
+enum class UnknownCommand {
+  kForward,  // send it on like any other
+  kTunnel,   // it turns the connection into a stream (MONITOR): pinned, tunnelled
+  kRefuse,   // it would make a shared connection a replica's (SYNC, PSYNC, REPLCONF)
+};
+
+UnknownCommand ClassifyUnknown(std::string_view name) {
+  auto is = [name](std::string_view candidate) {
+    return name.size() == candidate.size() &&
+           std::equal(name.begin(), name.end(), candidate.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
+  };
+  if (is("monitor")) return UnknownCommand::kTunnel;
+  if (is("sync") || is("psync") || is("replconf")) return UnknownCommand::kRefuse;
+  return UnknownCommand::kForward;
+}
+
+bool Named(const CommandSpec* spec, std::string_view name) {
+  return spec != nullptr && spec->parent == nullptr && spec->name == name;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Proxy
+
+Proxy::Proxy(Server& server, replication::PrimaryLink& link)
+    : server_(server),
+      link_(link),
+      classifier_(server.config().classes),
+      write_through_session_(0, server.clock().NowMs()) {
+  for (const replication::KeyClass& key_class : classifier_.classes()) {
+    if (key_class.mirror) any_mirrored_ = true;
+  }
+  for (std::string_view name : kLocalOnlyCommands) {
+    if (const CommandSpec* spec = server.commands().Find(name)) local_only_.insert(spec);
+  }
+  write_through_session_.authenticated = true;
+  write_through_session_.name = "understudy-write-through";
+  server_.set_proxy(this);
+}
+
+Proxy::~Proxy() { server_.set_proxy(nullptr); }
+
+bool Proxy::IsLocalOnly(const CommandSpec& spec) const {
+  const CommandSpec* top = spec.parent != nullptr ? spec.parent : &spec;
+  return local_only_.count(top) > 0;
+}
+
+Proxy::Route Proxy::Decide(const ClientSession& client, const CommandSpec* spec,
+                           std::span<const std::string_view> args) const {
+  // Authentication, arity and the like are understudy's own business.
+  if (!client.authenticated) return Route::kLocal;
+  // Inside MULTI an unknown command is refused here, which aborts EXEC as
+  // Redis would; it is not sent ahead of the transaction.
+  if (spec == nullptr && client.in_multi) return Route::kLocal;
+  if (spec != nullptr) {
+    if (!spec->ArityOk(args.size())) return Route::kLocal;
+    if (IsLocalOnly(*spec)) return Route::kLocal;
+    // MULTI is queued here and sent as one block at EXEC.
+    if (Named(spec, "multi") || Named(spec, "discard")) return Route::kLocal;
+    if (client.in_multi && !Named(spec, "exec")) return Route::kLocal;
+  }
+  if (link_.healthy()) return Route::kPrimary;
+  // The primary cannot answer: the local store does, unless a key's class
+  // (or, for a command understudy cannot run, the command) says otherwise.
+  if (spec == nullptr) return Route::kReject;
+  if (client.in_multi) return Route::kLocal;  // EXEC: the queued commands run here
+  return AnyKeyRejects(*spec, args) ? Route::kReject : Route::kLocal;
+}
+
+bool Proxy::AnyKeyRejects(const CommandSpec& spec, std::span<const std::string_view> args) const {
+  key_indexes_.clear();
+  spec.KeyIndexes(args, &key_indexes_);
+  if (key_indexes_.empty()) {
+    // Keyless commands (DBSIZE, SCAN, PUBLISH...) follow the default class.
+    return classifier_.ClassOf("").outage == replication::OutagePolicy::kReject;
+  }
+  for (int index : key_indexes_) {
+    if (classifier_.ClassOf(args[index]).outage == replication::OutagePolicy::kReject) return true;
+  }
+  return false;
+}
+
+bool Proxy::NeedsWriteThrough(const CommandSpec& spec,
+                              std::span<const std::string_view> args) const {
+  if (!any_mirrored_ || !spec.has(kCmdWrite)) return false;
+  key_indexes_.clear();
+  spec.KeyIndexes(args, &key_indexes_);
+  for (int index : key_indexes_) {
+    if (classifier_.ClassOf(args[index]).mirror) return true;
+  }
+  return false;
+}
+
+void Proxy::ApplyWriteThrough(int db, std::span<const std::string_view> args) {
+  write_through_session_.db_index = db;
+  write_through_session_.reply.clear();
+  server_.Execute(write_through_session_, args);
+  write_through_session_.reply.clear();
+  ++stats_.write_through;
+}
+
+// ---------------------------------------------------------------- ProxyClient
+
+ProxyClient::ProxyClient(Proxy& proxy, ClientSession& session, std::function<void()> on_output)
+    : proxy_(proxy), session_(&session), on_output_(std::move(on_output)) {}
+
+ProxyClient::~ProxyClient() = default;
+
+void ProxyClient::Detach() {
+  session_ = nullptr;
+  slots_.clear();
+  outstanding_ = 0;
+  outstanding_on_ = nullptr;
+  Unpin();
+}
+
+void ProxyClient::Unpin() {
+  if (!pinned_) return;
+  auto pinned = std::move(pinned_);
+  pinned_.reset();
+  tunnel_ = false;
+  watching_ = false;
+  if (outstanding_on_ == pinned.get()) {
+    outstanding_on_ = nullptr;
+    outstanding_ = 0;
+  }
+  proxy_.link().ReleasePinned(pinned);
+}
+
+ProxyClient::Slot& ProxyClient::NewSlot(SlotKind kind) {
+  Slot& slot = slots_.emplace_back();
+  slot.token = next_token_++;
+  slot.kind = kind;
+  return slot;
+}
+
+ProxyClient::Slot* ProxyClient::FindSlot(uint64_t token) {
+  if (slots_.empty() || token < slots_.front().token) return nullptr;
+  uint64_t index = token - slots_.front().token;
+  if (index >= slots_.size()) return nullptr;
+  return &slots_[index];
+}
+
+void ProxyClient::RunLocally(std::span<const std::string_view> args) {
+  ClientSession& session = *session_;
+  ++proxy_.stats().local;
+  if (slots_.empty()) {
+    proxy_.server().Execute(session, args);
+    return;
+  }
+  // Behind replies still awaited: keep this one until they are out.
+  Slot& slot = NewSlot(SlotKind::kLocal);
+  std::string earlier;
+  earlier.swap(session.reply);
+  proxy_.server().Execute(session, args);
+  slot.reply.swap(session.reply);
+  session.reply.swap(earlier);
+  slot.done = true;
+}
+
+void ProxyClient::Reply(std::string_view error_text) {
+  ClientSession& session = *session_;
+  if (slots_.empty()) {
+    session.writer().Error(error_text);
+    return;
+  }
+  Slot& slot = NewSlot(SlotKind::kLocal);
+  protocol::ReplyWriter(&slot.reply, session.resp, session.error_counter).Error(error_text);
+  slot.done = true;
+}
+
+bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_view raw) {
+  if (session_ == nullptr) return true;
+  ClientSession& session = *session_;
+  if (slots_.size() >= kMaxPendingSlots) return false;
+  in_handle_ = true;
+  struct Leave {
+    ProxyClient* self;
+    ~Leave() {
+      self->in_handle_ = false;
+      self->Drain();  // the connection writes once Handle returns
+    }
+  } leave{this};
+
+  const CommandLookup lookup = proxy_.server().commands().Lookup(args);
+  const CommandSpec* spec = lookup.spec;
+  // An unknown subcommand of a command understudy answers itself (CLIENT
+  // TRACKING, say) must not reach a shared connection: refused here.
+  if (spec == nullptr && lookup.container != nullptr && proxy_.IsLocalOnly(*lookup.container)) {
+    RunLocally(args);
+    return true;
+  }
+  const UnknownCommand unknown =
+      spec == nullptr ? ClassifyUnknown(args[0]) : UnknownCommand::kForward;
+  if (unknown == UnknownCommand::kRefuse && session.authenticated) {
+    Reply("ERR understudy does not proxy '" + std::string(args[0]) + "'");
+    return true;
+  }
+  if (raw.empty()) {
+    encoded_.clear();
+    protocol::AppendCommand(&encoded_, args);
+    raw = encoded_;
+  }
+
+  if (tunnel_) {
+    // A subscribed client talks to the primary directly: messages come
+    // unasked, so replies cannot be matched to requests. Only leaving is
+    // handled here.
+    if (Named(spec, "quit") || Named(spec, "reset")) {
+      Unpin();
+      RunLocally(args);
+      return true;
+    }
+    if (pinned_ && !pinned_->closed()) {
+      ++proxy_.stats().proxied;
+      pinned_->Send(raw, nullptr, 0);
+      return true;
+    }
+    Unpin();
+  }
+
+  // Changing database or resetting drops the pinned connection, which must
+  // first answer what it was sent.
+  if ((Named(spec, "select") || Named(spec, "reset")) && pinned_ && outstanding_ > 0 &&
+      outstanding_on_ == pinned_.get()) {
+    return false;
+  }
+
+  switch (proxy_.Decide(session, spec, args)) {
+    case Proxy::Route::kLocal:
+      RunLocally(args);
+      if (Named(spec, "reset") || (Named(spec, "select") && pinned_)) Unpin();
+      if (Named(spec, "exec") || Named(spec, "unwatch")) watching_ = false;
+      return true;
+    case Proxy::Route::kReject:
+      ++proxy_.stats().rejected;
+      Reply(kPrimaryUnavailable);
+      return true;
+    case Proxy::Route::kPrimary:
+      if (Named(spec, "exec")) return SendTransaction();
+      return SendToPrimary(spec, args, raw,
+                           IsSubscribe(spec) || unknown == UnknownCommand::kTunnel);
+  }
+  return true;
+}
+
+replication::UpstreamConnection* ProxyClient::ConnectionFor(bool want_pinned, bool* must_wait) {
+  ClientSession& session = *session_;
+  const bool resp3 = session.resp == protocol::RespVersion::kResp3;
+  if (pinned_ && pinned_->closed()) Unpin();
+  replication::UpstreamConnection* connection = nullptr;
+  if (want_pinned && !pinned_) {
+    if (outstanding_ > 0) {
+      *must_wait = true;
+      return nullptr;
+    }
+    pinned_ = proxy_.link().OpenPinned(resp3, session.db_index);
+    if (!pinned_) return nullptr;
+  }
+  if (pinned_) {
+    connection = pinned_.get();
+  } else {
+    connection = &proxy_.link().SharedConnection(session.id(), resp3);
+  }
+  if (outstanding_ > 0 && outstanding_on_ != connection) {
+    *must_wait = true;
+    return nullptr;
+  }
+  return connection;
+}
+
+bool ProxyClient::SendToPrimary(const CommandSpec* spec, std::span<const std::string_view> args,
+                                std::string_view raw, bool tunnel) {
+  ClientSession& session = *session_;
+  const bool blocking = spec != nullptr && spec->has(kCmdBlocking);
+  const bool want_pinned =
+      watching_ || Named(spec, "watch") || blocking || tunnel || session.db_index != 0;
+  bool must_wait = false;
+  replication::UpstreamConnection* connection = ConnectionFor(want_pinned, &must_wait);
+  if (must_wait) return false;
+  if (connection == nullptr) {
+    Reply("ERR too many clients in a stateful mode (primary-pinned-max reached)");
+    return true;
+  }
+  ++proxy_.stats().proxied;
+  if (tunnel) {
+    connection->EnterTunnel(shared_from_this());
+    tunnel_ = true;
+    connection->Send(raw, nullptr, 0);
+    return true;
+  }
+  Slot& slot = NewSlot(blocking ? SlotKind::kBlocking : SlotKind::kCommand);
+  slot.request.assign(raw);
+  slot.write_through = spec != nullptr && proxy_.NeedsWriteThrough(*spec, args);
+  if (Named(spec, "watch")) watching_ = true;
+  if (Named(spec, "unwatch")) watching_ = false;
+  outstanding_on_ = connection;
+  ++outstanding_;
+  const uint64_t token = slot.token;
+  connection->Send(raw, shared_from_this(), token, blocking);
+  return true;
+}
+
+bool ProxyClient::SendTransaction() {
+  ClientSession& session = *session_;
+  if (!session.in_multi || session.multi_error) {
+    // EXEC without MULTI, or a transaction already doomed: answered here in
+    // Redis's words.
+    static constexpr std::string_view kExec[] = {"EXEC"};
+    RunLocally(kExec);
+    watching_ = false;
+    return true;
+  }
+  bool must_wait = false;
+  replication::UpstreamConnection* connection = ConnectionFor(watching_, &must_wait);
+  if (must_wait) return false;
+  if (connection == nullptr) {
+    Reply("ERR too many clients in a stateful mode (primary-pinned-max reached)");
+    return true;
+  }
+  ++proxy_.stats().proxied;
+  // MULTI, the commands and EXEC leave in one block, so nothing of another
+  // client sharing the connection comes between them; only EXEC's reply
+  // goes back to the client.
+  // Their +OK and +QUEUED replies are awaited in order and dropped.
+  std::string request;
+  protocol::AppendCommand(&request, {"MULTI"});
+  connection->Send(request, nullptr, 0);
+  std::vector<std::string_view> views;
+  for (const QueuedCommand& command : session.queued) {
+    views.assign(command.args.begin(), command.args.end());
+    request.clear();
+    protocol::AppendCommand(&request, views);
+    connection->Send(request, nullptr, 0);
+  }
+  Slot& slot = NewSlot(watching_ ? SlotKind::kWatchedExec : SlotKind::kTransaction);
+  slot.queued = std::move(session.queued);
+  slot.request = "*1\r\n$4\r\nEXEC\r\n";
+  for (const QueuedCommand& command : slot.queued) {
+    views.assign(command.args.begin(), command.args.end());
+    const CommandSpec* spec = proxy_.server().commands().Lookup(views).spec;
+    if (spec != nullptr && proxy_.NeedsWriteThrough(*spec, views)) slot.write_through = true;
+  }
+  proxy_.server().DiscardTransaction(session);
+  watching_ = false;
+  outstanding_on_ = connection;
+  ++outstanding_;
+  const uint64_t token = slot.token;
+  connection->Send(slot.request, shared_from_this(), token);
+  return true;
+}
+
+void ProxyClient::OnUpstreamReply(uint64_t token, std::string_view reply, char type) {
+  if (session_ == nullptr) return;
+  ClientSession& session = *session_;
+  if (token == 0) {
+    if (tunnel_) session.reply.append(reply);
+    return;
+  }
+  Slot* slot = FindSlot(token);
+  if (slot == nullptr || slot->done) return;
+  if (type == '-' && session.error_counter != nullptr) ++*session.error_counter;
+  if (outstanding_ > 0 && --outstanding_ == 0) outstanding_on_ = nullptr;
+  if (slot->write_through && type != '-' && type != '_') {
+    std::vector<std::string_view> views;
+    if (slot->kind == SlotKind::kCommand) {
+      protocol::RequestParser parser;
+      if (parser.Parse(slot->request, true) == protocol::ParseStatus::kCommand) {
+        proxy_.ApplyWriteThrough(session.db_index, parser.args());
+      }
+    } else if (reply.size() > 1 && reply[0] == '*' && reply[1] != '-') {
+      for (const QueuedCommand& command : slot->queued) {
+        views.assign(command.args.begin(), command.args.end());
+        const CommandSpec* spec = proxy_.server().commands().Lookup(views).spec;
+        if (spec != nullptr && proxy_.NeedsWriteThrough(*spec, views)) {
+          proxy_.ApplyWriteThrough(session.db_index, views);
+        }
+      }
+    }
+  }
+  if (slot == &slots_.front()) {
+    // The usual case: nothing earlier is waiting, so no copy into the slot.
+    session.reply.append(reply);
+    slots_.pop_front();
+  } else {
+    slot->reply.assign(reply);
+    slot->done = true;
+  }
+}
+
+void ProxyClient::OnUpstreamFailed(uint64_t token) {
+  if (session_ == nullptr) return;
+  if (token == 0) {
+    if (tunnel_) {
+      // The subscription lived on the primary; the client must subscribe
+      // again (to the local store, during the outage).
+      tunnel_ = false;
+      if (session_->request_close) session_->request_close();
+    }
+    return;
+  }
+  Slot* slot = FindSlot(token);
+  if (slot == nullptr || slot->done) return;
+  if (outstanding_ > 0 && --outstanding_ == 0) outstanding_on_ = nullptr;
+  ++proxy_.stats().failed_over;
+  FailOver(*slot);
+}
+
+// Answers a request whose primary connection failed before its reply came,
+// from the local store. Its outcome on the primary is unknown (see
+// docs/primary-link.md for what that means per merge rule).
+void ProxyClient::FailOver(Slot& slot) {
+  ClientSession& session = *session_;
+  std::string earlier;
+  earlier.swap(session.reply);
+  switch (slot.kind) {
+    case SlotKind::kBlocking:
+      // As if its timeout had passed: the client asks again and is then
+      // served locally.
+      session.writer().NullArray();
+      break;
+    case SlotKind::kWatchedExec:
+      // The WATCH lived on the failed connection: abort, as when a watched
+      // key changed; the client retries (locally).
+      session.writer().NullArray();
+      break;
+    case SlotKind::kTransaction: {
+      const bool was_in_multi = session.in_multi;
+      std::vector<QueuedCommand> saved_queue = std::move(session.queued);
+      session.in_multi = true;
+      session.multi_error = false;
+      session.queued = std::move(slot.queued);
+      static constexpr std::string_view kExec[] = {"EXEC"};
+      proxy_.server().Execute(session, kExec);
+      session.in_multi = was_in_multi;
+      session.queued = std::move(saved_queue);
+      break;
+    }
+    case SlotKind::kCommand:
+    case SlotKind::kLocal: {
+      protocol::RequestParser parser;
+      if (parser.Parse(slot.request, true) == protocol::ParseStatus::kCommand) {
+        std::span<const std::string_view> args(parser.args());
+        const CommandSpec* spec = proxy_.server().commands().Lookup(args).spec;
+        if (spec == nullptr || proxy_.AnyKeyRejects(*spec, args)) {
+          ++proxy_.stats().rejected;
+          session.writer().Error(kPrimaryUnavailable);
+        } else {
+          ++proxy_.stats().local;
+          proxy_.server().Execute(session, args);
+        }
+      }
+      break;
+    }
+  }
+  slot.reply.swap(session.reply);
+  session.reply.swap(earlier);
+  slot.done = true;
+  slot.request.clear();
+}
+
+void ProxyClient::OnUpstreamBatchEnd() {
+  if (session_ == nullptr) return;
+  Drain();
+  // Never from inside Handle: the connection is then in its own loop.
+  if (!in_handle_ && on_output_) on_output_();
+}
+
+void ProxyClient::Drain() {
+  ClientSession& session = *session_;
+  while (!slots_.empty() && slots_.front().done) {
+    session.reply.append(slots_.front().reply);
+    slots_.pop_front();
+  }
+}
+
+}  // namespace understudy::server

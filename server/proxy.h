@@ -1,0 +1,151 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "replication/key_class.h"
+#include "replication/primary_link.h"
+#include "server/client_session.h"
+#include "server/server.h"
+
+namespace understudy::server {
+
+// Counters of where requests went, for INFO understudy.
+struct ProxyStats {
+  uint64_t proxied = 0;        // answered by the primary
+  uint64_t local = 0;          // answered from the local store (including failed-over requests)
+  uint64_t rejected = 0;       // -TRYAGAIN: the class says reject during an outage
+  uint64_t failed_over = 0;    // in flight when the primary failed, then answered locally
+  uint64_t write_through = 0;  // acknowledged writes applied to the local store
+};
+
+// "-TRYAGAIN primary unavailable": the reply for an `outage reject` class
+// (and for commands only the primary can run) while it is not healthy.
+inline constexpr std::string_view kPrimaryUnavailable = "TRYAGAIN primary unavailable";
+
+// The routing half of the primary link (the upstream half is
+// replication::PrimaryLink): decides, per request, whether the primary or
+// the local store answers, and keeps the classification of keys.
+class Proxy {
+ public:
+  Proxy(Server& server, replication::PrimaryLink& link);
+  ~Proxy();
+
+  Server& server() { return server_; }
+  replication::PrimaryLink& link() { return link_; }
+  const replication::KeyClassifier& classifier() const { return classifier_; }
+  ProxyStats& stats() { return stats_; }
+
+  // How one request is answered.
+  enum class Route {
+    kLocal,    // run here, as standalone
+    kPrimary,  // send to the primary (shared or pinned connection)
+    kReject,   // -TRYAGAIN primary unavailable
+  };
+  // The route for `args` from `client` given the primary's state now.
+  // `spec` is the command (nullptr: not a command understudy knows).
+  Route Decide(const ClientSession& client, const CommandSpec* spec,
+               std::span<const std::string_view> args) const;
+  // True when the primary must not be bypassed for the keys of `args`:
+  // some key's class says `outage reject`.
+  bool AnyKeyRejects(const CommandSpec& spec, std::span<const std::string_view> args) const;
+  // True when a write to `args` must also be applied locally once the
+  // primary acknowledges it (a key of a mirrored class).
+  bool NeedsWriteThrough(const CommandSpec& spec, std::span<const std::string_view> args) const;
+  // Applies an acknowledged write to the local store, in database `db`.
+  void ApplyWriteThrough(int db, std::span<const std::string_view> args);
+
+  bool IsLocalOnly(const CommandSpec& spec) const;
+
+ private:
+  Server& server_;
+  replication::PrimaryLink& link_;
+  replication::KeyClassifier classifier_;
+  bool any_mirrored_ = false;
+  std::unordered_set<const CommandSpec*> local_only_;
+  ClientSession write_through_session_;
+  mutable std::vector<int> key_indexes_;
+  ProxyStats stats_;
+};
+
+// One client connection's side of the proxy. Requests are answered in the
+// order they came, whoever answers them: each gets a slot, and a slot's
+// reply is released to the client only when every earlier one has been.
+// Holds the client's pinned upstream connection when it is in a stateful
+// mode (WATCH, a blocking pop, SUBSCRIBE, a database other than 0).
+class ProxyClient : public replication::ReplyTarget,
+                    public std::enable_shared_from_this<ProxyClient> {
+ public:
+  // `on_output`: the client has new reply bytes to write and may accept
+  // more requests (the connection writes and resumes reading).
+  ProxyClient(Proxy& proxy, ClientSession& session, std::function<void()> on_output);
+  ~ProxyClient() override;
+
+  // Handles one parsed request; `raw` is its RESP bytes when it came as a
+  // multibulk (empty for an inline command). Returns false when the request
+  // must wait (earlier replies are pending on another connection, or too
+  // many are pending): the caller keeps it and offers it again after
+  // on_output.
+  bool Handle(std::span<const std::string_view> args, std::string_view raw);
+  // The connection is closing: forget the session, give back the pinned
+  // connection. Replies still in flight are dropped when they come.
+  void Detach();
+
+  size_t pending_slots() const { return slots_.size(); }
+
+  // replication::ReplyTarget
+  void OnUpstreamReply(uint64_t token, std::string_view reply, char type) override;
+  void OnUpstreamFailed(uint64_t token) override;
+  void OnUpstreamBatchEnd() override;
+
+ private:
+  enum class SlotKind : uint8_t { kLocal, kCommand, kTransaction, kBlocking, kWatchedExec };
+  struct Slot {
+    uint64_t token = 0;
+    SlotKind kind = SlotKind::kLocal;
+    bool done = false;
+    bool write_through = false;
+    std::string reply;
+    std::string request;                // the RESP request, to fail it over
+    std::vector<QueuedCommand> queued;  // kTransaction: the commands of MULTI
+  };
+
+  void RunLocally(std::span<const std::string_view> args);
+  void Reply(std::string_view error_text);
+  Slot& NewSlot(SlotKind kind);
+  Slot* FindSlot(uint64_t token);
+  void FailOver(Slot& slot);
+  // Moves every reply whose turn has come to the client's output.
+  void Drain();
+  // `tunnel`: the command turns the connection into a stream (SUBSCRIBE,
+  // MONITOR); the client is tunnelled to a pinned connection from now on.
+  bool SendToPrimary(const CommandSpec* spec, std::span<const std::string_view> args,
+                     std::string_view raw, bool tunnel);
+  bool SendTransaction();
+  replication::UpstreamConnection* ConnectionFor(bool want_pinned, bool* must_wait);
+  void Unpin();
+
+  Proxy& proxy_;
+  ClientSession* session_;
+  std::function<void()> on_output_;
+  std::deque<Slot> slots_;
+  uint64_t next_token_ = 1;
+  // The connection that the pending primary-bound slots went to; a request
+  // for another connection waits until they are answered.
+  replication::UpstreamConnection* outstanding_on_ = nullptr;
+  size_t outstanding_ = 0;
+  std::shared_ptr<replication::UpstreamConnection> pinned_;
+  bool tunnel_ = false;
+  bool watching_ = false;
+  bool in_handle_ = false;
+  std::string encoded_;  // scratch: an inline request re-encoded as RESP
+};
+
+}  // namespace understudy::server
