@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   # build
   cmake ninja-build g++ pkg-config
-  libboost-dev libxxhash-dev libssl-dev libspdlog-dev libfmt-dev
+  libboost-dev libxxhash-dev libssl-dev libspdlog-dev libfmt-dev libjemalloc-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools redis-sentinel nutcracker

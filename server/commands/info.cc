@@ -93,8 +93,30 @@ uint64_t ResidentSetBytes() {
   return resident_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+}  // namespace
+}  // namespace understudy::server
+
+// jemalloc's control interface. The daemon links jemalloc (it replaces
+// malloc there); test binaries use glibc's malloc, where this stays null.
+extern "C" int mallctl(const char* name, void* old_value, size_t* old_length, void* new_value,
+                       size_t new_length) __attribute__((weak));
+
+namespace understudy::server {
+namespace {
+
+bool UsingJemalloc() { return mallctl != nullptr; }
+
 // Bytes the allocator has handed out and not got back.
 uint64_t AllocatedBytes() {
+  if (UsingJemalloc()) {
+    // Statistics are refreshed when the epoch is advanced.
+    uint64_t epoch = 1;
+    size_t length = sizeof(epoch);
+    mallctl("epoch", &epoch, &length, &epoch, length);
+    size_t allocated = 0;
+    length = sizeof(allocated);
+    if (mallctl("stats.allocated", &allocated, &length, nullptr, 0) == 0) return allocated;
+  }
   struct mallinfo2 info = ::mallinfo2();
   return info.uordblks + info.hblkhd;
 }
@@ -165,7 +187,7 @@ void MemorySection(Server& server, InfoText& out) {
   out.Field("maxmemory_human", BytesToHuman(config.maxmemory));
   out.Field("maxmemory_policy", config.maxmemory_policy);
   out.Field("mem_fragmentation_ratio", Fixed(used ? static_cast<double>(rss) / used : 0, 2));
-  out.Field("mem_allocator", "libc");
+  out.Field("mem_allocator", UsingJemalloc() ? "jemalloc" : "libc");
 }
 
 void PersistenceSection(Server& server, InfoText& out) {
