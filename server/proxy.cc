@@ -23,12 +23,6 @@ constexpr std::string_view kLocalOnlyCommands[] = {
     "ping", "echo",  "quit",   "reset",  "time", "shutdown",
 };
 
-bool IsSubscribe(const CommandSpec* spec) {
-  if (spec == nullptr || spec->parent != nullptr) return false;
-  const std::string& name = spec->name;
-  return name == "subscribe" || name == "psubscribe" || name == "ssubscribe";
-}
-
 // What to do with a command understudy does not implement.
 enum class UnknownCommand {
   kForward,  // send it on like any other
@@ -48,10 +42,6 @@ UnknownCommand ClassifyUnknown(std::string_view name) {
   return UnknownCommand::kForward;
 }
 
-bool Named(const CommandSpec* spec, std::string_view name) {
-  return spec != nullptr && spec->parent == nullptr && spec->name == name;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- Proxy
@@ -64,6 +54,18 @@ Proxy::Proxy(Server& server, replication::PrimaryLink& link)
   for (const replication::KeyClass& key_class : classifier_.classes()) {
     if (key_class.mirror) any_mirrored_ = true;
   }
+  const CommandTable& table = server.commands();
+  known_.exec = table.Find("exec");
+  known_.multi = table.Find("multi");
+  known_.discard = table.Find("discard");
+  known_.watch = table.Find("watch");
+  known_.unwatch = table.Find("unwatch");
+  known_.select = table.Find("select");
+  known_.reset = table.Find("reset");
+  known_.quit = table.Find("quit");
+  known_.subscribe = table.Find("subscribe");
+  known_.psubscribe = table.Find("psubscribe");
+  known_.ssubscribe = table.Find("ssubscribe");
   for (std::string_view name : kLocalOnlyCommands) {
     if (const CommandSpec* spec = server.commands().Find(name)) local_only_.insert(spec);
   }
@@ -90,8 +92,8 @@ Proxy::Route Proxy::Decide(const ClientSession& client, const CommandSpec* spec,
     if (!spec->ArityOk(args.size())) return Route::kLocal;
     if (IsLocalOnly(*spec)) return Route::kLocal;
     // MULTI is queued here and sent as one block at EXEC.
-    if (Named(spec, "multi") || Named(spec, "discard")) return Route::kLocal;
-    if (client.in_multi && !Named(spec, "exec")) return Route::kLocal;
+    if (spec == known_.multi || spec == known_.discard) return Route::kLocal;
+    if (client.in_multi && spec != known_.exec) return Route::kLocal;
   }
   if (link_.healthy()) return Route::kPrimary;
   // The primary cannot answer: the local store does, unless a key's class
@@ -240,7 +242,7 @@ bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_vie
     // A subscribed client talks to the primary directly: messages come
     // unasked, so replies cannot be matched to requests. Only leaving is
     // handled here.
-    if (Named(spec, "quit") || Named(spec, "reset")) {
+    if (proxy_.known().quit == spec || proxy_.known().reset == spec) {
       Unpin();
       RunLocally(args);
       return true;
@@ -255,25 +257,25 @@ bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_vie
 
   // Changing database or resetting drops the pinned connection, which must
   // first answer what it was sent.
-  if ((Named(spec, "select") || Named(spec, "reset")) && pinned_ && outstanding_ > 0 &&
-      outstanding_on_ == pinned_.get()) {
+  if ((proxy_.known().select == spec || proxy_.known().reset == spec) && pinned_ &&
+      outstanding_ > 0 && outstanding_on_ == pinned_.get()) {
     return false;
   }
 
   switch (proxy_.Decide(session, spec, args)) {
     case Proxy::Route::kLocal:
       RunLocally(args);
-      if (Named(spec, "reset") || (Named(spec, "select") && pinned_)) Unpin();
-      if (Named(spec, "exec") || Named(spec, "unwatch")) watching_ = false;
+      if (proxy_.known().reset == spec || (proxy_.known().select == spec && pinned_)) Unpin();
+      if (proxy_.known().exec == spec || proxy_.known().unwatch == spec) watching_ = false;
       return true;
     case Proxy::Route::kReject:
       ++proxy_.stats().rejected;
       Reply(kPrimaryUnavailable);
       return true;
     case Proxy::Route::kPrimary:
-      if (Named(spec, "exec")) return SendTransaction();
+      if (proxy_.known().exec == spec) return SendTransaction();
       return SendToPrimary(spec, args, raw,
-                           IsSubscribe(spec) || unknown == UnknownCommand::kTunnel);
+                           proxy_.known().IsSubscribe(spec) || unknown == UnknownCommand::kTunnel);
   }
   return true;
 }
@@ -308,7 +310,7 @@ bool ProxyClient::SendToPrimary(const CommandSpec* spec, std::span<const std::st
   ClientSession& session = *session_;
   const bool blocking = spec != nullptr && spec->has(kCmdBlocking);
   const bool want_pinned =
-      watching_ || Named(spec, "watch") || blocking || tunnel || session.db_index != 0;
+      watching_ || proxy_.known().watch == spec || blocking || tunnel || session.db_index != 0;
   bool must_wait = false;
   replication::UpstreamConnection* connection = ConnectionFor(want_pinned, &must_wait);
   if (must_wait) return false;
@@ -326,8 +328,8 @@ bool ProxyClient::SendToPrimary(const CommandSpec* spec, std::span<const std::st
   Slot& slot = NewSlot(blocking ? SlotKind::kBlocking : SlotKind::kCommand);
   slot.request.assign(raw);
   slot.write_through = spec != nullptr && proxy_.NeedsWriteThrough(*spec, args);
-  if (Named(spec, "watch")) watching_ = true;
-  if (Named(spec, "unwatch")) watching_ = false;
+  if (proxy_.known().watch == spec) watching_ = true;
+  if (proxy_.known().unwatch == spec) watching_ = false;
   outstanding_on_ = connection;
   ++outstanding_;
   const uint64_t token = slot.token;

@@ -64,12 +64,32 @@ class Proxy {
 
   bool IsLocalOnly(const CommandSpec& spec) const;
 
+  // The commands routing treats specially, looked up once.
+  struct KnownCommands {
+    const CommandSpec* exec = nullptr;
+    const CommandSpec* multi = nullptr;
+    const CommandSpec* discard = nullptr;
+    const CommandSpec* watch = nullptr;
+    const CommandSpec* unwatch = nullptr;
+    const CommandSpec* select = nullptr;
+    const CommandSpec* reset = nullptr;
+    const CommandSpec* quit = nullptr;
+    const CommandSpec* subscribe = nullptr;
+    const CommandSpec* psubscribe = nullptr;
+    const CommandSpec* ssubscribe = nullptr;
+    bool IsSubscribe(const CommandSpec* spec) const {
+      return spec != nullptr && (spec == subscribe || spec == psubscribe || spec == ssubscribe);
+    }
+  };
+  const KnownCommands& known() const { return known_; }
+
  private:
   Server& server_;
   replication::PrimaryLink& link_;
   replication::KeyClassifier classifier_;
   bool any_mirrored_ = false;
   std::unordered_set<const CommandSpec*> local_only_;
+  KnownCommands known_;
   ClientSession write_through_session_;
   mutable std::vector<int> key_indexes_;
   ProxyStats stats_;
