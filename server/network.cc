@@ -1,10 +1,14 @@
 #include "server/network.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 #include "protocol/request_parser.h"
 #include "server/blocking.h"
@@ -52,6 +56,11 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
         parser_(LimitsFrom(server_.config())) {}
 
   void Start() {
+    // Reads are plain recv() calls on readiness (OnReadable), so no pending
+    // read holds the connection alive: it holds itself until Close().
+    self_ = shared_from_this();
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);
     std::weak_ptr<Connection> weak = weak_from_this();
     // Deferred: the request may come from a command this very connection
     // is running (CLIENT KILL of itself), so close only once it returns.
@@ -84,6 +93,8 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
   void Close() {
     if (closed_) return;
     closed_ = true;
+    if (read_registered_) network_.ForgetReadInterest(socket_.native_handle());
+    read_registered_ = read_watched_ = false;
     boost::system::error_code ignored;
     socket_.shutdown(asio::socket_base::shutdown_both, ignored);
     socket_.close(ignored);
@@ -94,6 +105,8 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
     }
     server_.RemoveClient(*session_);
     session_ = nullptr;
+    // Every caller holds its own reference, so this is not the last one.
+    self_.reset();
   }
 
   // Output was added from outside, or the client was unblocked: write it
@@ -125,8 +138,41 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
     return limits;
   }
 
+  // Asks to be told when the client has sent more (Network::OnReadable),
+  // unless this connection should not read now.
   void ReadMore() {
-    if (closed_ || reading_ || paused_ || session_->close_after_reply) return;
+    if (closed_) return;
+    if (paused_ || session_->close_after_reply) {
+      WatchReadable(false);
+      return;
+    }
+    WatchReadable(true);
+  }
+
+  // Adds the socket to, or takes it out of, the network's readiness set.
+  void WatchReadable(bool on) {
+    if (on == read_watched_) return;
+    if (!network_.SetReadInterest(socket_.native_handle(), session_->id(), on, read_registered_)) {
+      spdlog::warn("closing client id={}: cannot watch its socket: {}", session_->id(),
+                   std::strerror(errno));
+      Close();
+      return;
+    }
+    read_registered_ = true;
+    read_watched_ = on;
+  }
+
+ public:
+  // The socket has bytes (or an end) to read: one recv, then the requests.
+  // Readiness comes from the network's level-triggered poll set rather than
+  // from a speculative read, which would cost an extra recv (EAGAIN) after
+  // every batch.
+  void OnReadable() {
+    if (closed_ || !read_watched_) return;
+    if (paused_ || session_->close_after_reply) {
+      WatchReadable(false);
+      return;
+    }
     size_t wanted = parser_.bytes_wanted();
     size_t free_space = capacity_ - end_;
     size_t needed = kReadChunk;
@@ -134,13 +180,17 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
     // as few reads as possible and is never copied piecemeal.
     if (wanted > end_ - start_) needed = std::max(needed, wanted - (end_ - start_));
     if (free_space < needed) MakeRoom(needed);
-    reading_ = true;
-    auto self = shared_from_this();
-    socket_.async_read_some(
-        asio::buffer(buffer_.get() + end_, capacity_ - end_),
-        [self](const boost::system::error_code& ec, size_t n) { self->OnRead(ec, n); });
+    ssize_t n = ::recv(socket_.native_handle(), buffer_.get() + end_, capacity_ - end_, 0);
+    if (n > 0) {
+      OnRead({}, static_cast<size_t>(n));
+    } else if (n == 0) {
+      OnRead(asio::error::eof, 0);
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      OnRead(boost::system::error_code(errno, boost::system::system_category()), 0);
+    }
   }
 
+ private:
   void MakeRoom(size_t needed) {
     size_t pending = end_ - start_;
     if (start_ > 0 && capacity_ - pending >= needed) {
@@ -157,7 +207,6 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void OnRead(const boost::system::error_code& ec, size_t n) {
-    reading_ = false;
     if (closed_) return;
     if (ec) {
       Close();
@@ -270,16 +319,60 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
   size_t end_ = 0;    // one past the last received byte
   std::string out_;   // bytes being written
   size_t in_flight_ = 0;
-  bool reading_ = false;
+  std::shared_ptr<Connection> self_;  // set from Start() to Close()
+  bool read_registered_ = false;      // in the network's poll set (maybe with no interest)
+  bool read_watched_ = false;         // ... and waiting for readability
   bool writing_ = false;
   bool paused_ = false;
   bool closed_ = false;
 };
 
 Network::Network(asio::io_context& io, Server& server)
-    : io_(io), server_(server), cron_timer_(io), block_timer_(io), signals_(io, SIGINT, SIGTERM) {}
+    : io_(io),
+      server_(server),
+      cron_timer_(io),
+      block_timer_(io),
+      signals_(io, SIGINT, SIGTERM),
+      read_poll_(io) {
+  int poll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (poll_fd < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+  read_poll_.assign(poll_fd);
+}
 
 Network::~Network() { server_.blocking().set_deadline_listener(nullptr); }
+
+bool Network::SetReadInterest(int fd, uint64_t client_id, bool readable, bool registered) {
+  epoll_event event{};
+  event.events = readable ? EPOLLIN : 0;
+  event.data.u64 = client_id;
+  return ::epoll_ctl(read_poll_.native_handle(), registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
+                     &event) == 0;
+}
+
+void Network::ForgetReadInterest(int fd) {
+  ::epoll_ctl(read_poll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr);
+}
+
+void Network::WaitReadable() {
+  read_poll_.async_wait(asio::posix::stream_descriptor::wait_read,
+                        [this](const boost::system::error_code& ec) {
+                          if (ec || stopping_) return;
+                          OnReadable();
+                        });
+}
+
+void Network::OnReadable() {
+  // Level-triggered: a client not read from now is reported again on the
+  // next call, so at most a batch's worth is taken per turn of the loop.
+  epoll_event events[256];
+  int count = ::epoll_wait(read_poll_.native_handle(), events, 256, 0);
+  for (int i = 0; i < count; ++i) {
+    auto it = connections_.find(events[i].data.u64);
+    if (it == connections_.end()) continue;
+    if (auto connection = it->second.lock()) connection->OnReadable();
+  }
+  WaitReadable();
+}
 
 bool Network::Listen(std::string* error) {
   const Config& config = server_.config();
@@ -328,6 +421,7 @@ bool Network::Listen(std::string* error) {
 }
 
 void Network::Start() {
+  WaitReadable();
   for (size_t i = 0; i < tcp_acceptors_.size(); ++i) AcceptTcp(i);
   if (unix_acceptor_) AcceptUnix();
   ScheduleCron();
@@ -461,6 +555,8 @@ void Network::Stop() {
   cron_timer_.cancel();
   block_timer_.cancel();
   signals_.cancel();
+  boost::system::error_code ignored_error;
+  read_poll_.cancel(ignored_error);
   std::vector<std::shared_ptr<Connection>> open;
   for (auto& [id, weak] : connections_) {
     if (auto connection = weak.lock()) open.push_back(std::move(connection));

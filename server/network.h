@@ -35,6 +35,12 @@ class Network {
   // Called by a connection when the server wants the process to stop.
   void OnShutdownRequested();
 
+  // The poll set that tells connections when their client has sent
+  // something: `fd` (of client `client_id`) is added (`registered` false)
+  // or changed, waiting for readability or not. False (errno set) on error.
+  bool SetReadInterest(int fd, uint64_t client_id, bool readable, bool registered);
+  void ForgetReadInterest(int fd);
+
  private:
   class Connection;
   void AcceptTcp(size_t index);
@@ -46,6 +52,8 @@ class Network {
   // it has been told of (precise to the millisecond, unlike the cron).
   void ArmBlockTimer(int64_t deadline_ms);
   void OnBlockTimer();
+  void WaitReadable();
+  void OnReadable();
 
   boost::asio::io_context& io_;
   Server& server_;
@@ -55,6 +63,9 @@ class Network {
   boost::asio::steady_timer block_timer_;
   int64_t block_timer_deadline_ = 0;  // 0: not armed
   boost::asio::signal_set signals_;
+  // A level-triggered epoll set of client sockets, itself watched by the
+  // io_context: clients are read from only when they have sent something.
+  boost::asio::posix::stream_descriptor read_poll_;
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_;  // by client id
   bool stopping_ = false;
   Proxy* proxy_ = nullptr;
