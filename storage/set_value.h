@@ -181,7 +181,11 @@ class SetValue {
                                                       : Representation::kDict;
   }
   IntSet* intset() const { return value_->As<IntSet>(); }
-  HashSet* hashset() const { return value_->As<HashSet>(); }
+  // `class` because hash_value.h declares a function named HashSet, which
+  // hides this class's name in files that include both headers.
+  class HashSet* hashset() const {
+    return value_->As<class HashSet>();
+  }
   Listpack& listpack() const { return value_->listpack(); }
   // Replaces an intset or listpack by a representation that can take
   // `extra` more members, of which the longest has `longest` bytes: a
