@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Throughput comparison: redis-benchmark against redis-server 7.0 and against
 # understudy, with identical parameters, interleaved round by round, median
-# per side. A report, not a test: exits 0 whatever the ratios are, non-zero
+# per side. With --proxy: understudy proxying to a redis-server, against
+# twemproxy in front of the same redis-server and against that redis-server
+# directly. A report, not a test: exits 0 whatever the ratios are, non-zero
 # only when something failed to run. See bench/load/README.md.
 set -euo pipefail
 
@@ -10,7 +12,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
   cat <<'EOF'
-usage: compare.sh [options]
+usage: compare.sh [--proxy] [options]
+  --proxy            proxy mode: one redis-server, with twemproxy and understudy
+                     (--primary) each in front of it; measures the three
+                     endpoints (direct, twemproxy, understudy) interleaved.
+                     Defaults there: no --extra tests, no pinning
+  --twemproxy-connections N
+                     server_connections of the twemproxy pool (default: 1,
+                     twemproxy's default and the only value that keeps each
+                     client's requests in order; see README)
   -t TESTS           the main tests, measured with -n and --rounds (default:
                      set,get,incr). Comma-separated runs; "a+b" measures tests a
                      and b in one redis-benchmark run (-t a,b: b sees a's data);
@@ -29,14 +39,15 @@ usage: compare.sh [options]
   --rounds R         runs per side for each (test, depth); median is kept (default: 5)
   --timeout S        limit for one redis-benchmark run, seconds (default: 120)
   --pin, --no-pin    pin server and redis-benchmark to separate CPUs, or not
-                     (default: pin only if the 1-minute load average is < 1)
+                     (default: pin only if the 1-minute load average is < 1;
+                     with --proxy, only if --pin is given)
   --nice N           run servers and redis-benchmark at niceness N (e.g. -10,
                      needs root) so unrelated work on the machine disturbs less
   --out FILE         also write the report to FILE
   --raw FILE         write every single run (side,test,depth,round,rps) as CSV
   -h, --help         this text
 environment: UNDERSTUDY_BIN, UNDERSTUDY_ARGS, REDIS_SERVER_BIN,
-             REDIS_BENCHMARK_BIN, REDIS_CLI_BIN (see lib.sh)
+             REDIS_BENCHMARK_BIN, REDIS_CLI_BIN, NUTCRACKER_BIN (see lib.sh)
 EOF
 }
 
@@ -58,14 +69,19 @@ keyspace=100000
 rounds=5
 run_timeout=120
 pin=auto
+proxy_mode=no
+twemproxy_connections=1
+extra_given=no
 out_file=""
 raw_file=""
 
 while (($# > 0)); do
   case "$1" in
+    --proxy) proxy_mode=yes; shift ;;
+    --twemproxy-connections) twemproxy_connections="$2"; shift 2 ;;
     -t) tests="$2"; shift 2 ;;
-    --extra) extra_tests="$2"; shift 2 ;;
-    --no-extra) extra_tests=""; shift ;;
+    --extra) extra_tests="$2"; extra_given=yes; shift 2 ;;
+    --no-extra) extra_tests=""; extra_given=yes; shift ;;
     --extra-n) extra_requests="$2"; shift 2 ;;
     --extra-rounds) extra_rounds="$2"; shift 2 ;;
     -n) requests="$2"; shift 2 ;;
@@ -85,8 +101,10 @@ while (($# > 0)); do
   esac
 done
 requests_pipelined="${requests_pipelined:-$((requests * 10))}"
+# Proxy mode measures the issue's three tests only, unless asked for more.
+if [[ "$proxy_mode" == yes && "$extra_given" == no ]]; then extra_tests=""; fi
 for number in "$requests" "$requests_pipelined" "$clients" "$keyspace" "$rounds" "$run_timeout" \
-  "$extra_requests" "$extra_rounds"; do
+  "$extra_requests" "$extra_rounds" "$twemproxy_connections"; do
   [[ "$number" =~ ^[1-9][0-9]*$ ]] || { log "not a positive integer: $number"; exit 2; }
 done
 read -r -a pipeline_list <<<"$pipelines"
@@ -129,6 +147,11 @@ add_runs "$extra_tests" "$extra_requests" $((extra_requests * 10)) "$extra_round
 
 lib_require_tools "$REDIS_SERVER_BIN" "$REDIS_CLI_BIN" "$REDIS_BENCHMARK_BIN" timeout awk sort
 lib_build_server_commands
+if [[ "$proxy_mode" == yes ]]; then
+  lib_require_tools "$NUTCRACKER_BIN"
+  [[ "$(basename "$UNDERSTUDY_BIN")" != redis-server ]] ||
+    die "--proxy needs understudy itself (a redis-server stand-in cannot proxy)"
+fi
 lib_init
 
 # Pinning. The machine has 2 cores. Both servers run their request path on a
@@ -146,12 +169,16 @@ lib_init
 # its own is taken, and the spread between rounds grew from ~15-50% to
 # ~60-250%. Hence the default "auto": pin only when the 1-minute load average
 # is below 1 before we start anything. The header says what was chosen.
+# Proxy mode does not pin by default: a proxied request keeps three processes
+# busy (redis-benchmark, the proxy, redis-server) on two cores, and pinning
+# the proxy next to redis-server would halve what either proxy can do while
+# the direct side keeps a core to itself.
 server_cpu=""
 bench_cpu=""
 start_load="$(cut -d' ' -f1 /proc/loadavg)"
 if [[ "$pin" == auto ]]; then
   pin=no
-  if awk -v l="$start_load" 'BEGIN { exit !(l < 1.0) }'; then pin=yes; fi
+  if [[ "$proxy_mode" == no ]] && awk -v l="$start_load" 'BEGIN { exit !(l < 1.0) }'; then pin=yes; fi
 fi
 if [[ "$pin" == yes ]] && command -v taskset >/dev/null 2>&1; then
   allowed_cpus=()
@@ -167,12 +194,43 @@ fi
 bench_prefix=()
 lib_launch_prefix bench_prefix "$bench_cpu"
 
+# The endpoints ("sides") measured, in the order of the first round; each
+# later round rotates that order by one. side_port: where redis-benchmark
+# connects; side_watch: the PIDs whose death invalidates a run there.
+declare -A side_port=()
+declare -A side_watch=()
 lib_start_server redis-server "$server_cpu" "${REDIS_CMD[@]}"
 redis_pid="$LIB_SERVER_PID"
 redis_port="$LIB_SERVER_PORT"
-lib_start_server understudy "$server_cpu" "${UNDERSTUDY_CMD[@]}"
-understudy_pid="$LIB_SERVER_PID"
-understudy_port="$LIB_SERVER_PORT"
+if [[ "$proxy_mode" == no ]]; then
+  lib_start_server understudy "$server_cpu" "${UNDERSTUDY_CMD[@]}"
+  understudy_pid="$LIB_SERVER_PID"
+  understudy_port="$LIB_SERVER_PORT"
+  sides=(redis understudy)
+  side_port[redis]="$redis_port"
+  side_watch[redis]="$redis_pid"
+  side_port[understudy]="$understudy_port"
+  side_watch[understudy]="$understudy_pid"
+else
+  lib_start_twemproxy twemproxy "$server_cpu" "$redis_port" "$twemproxy_connections"
+  twemproxy_pid="$LIB_SERVER_PID"
+  twemproxy_port="$LIB_SERVER_PORT"
+  UNDERSTUDY_CMD+=(--primary 127.0.0.1 "$redis_port")
+  lib_start_server understudy "$server_cpu" "${UNDERSTUDY_CMD[@]}"
+  understudy_pid="$LIB_SERVER_PID"
+  understudy_port="$LIB_SERVER_PORT"
+  # Both proxies answer PING themselves; a key written through each must
+  # reach the redis-server behind it.
+  lib_check_roundtrip twemproxy "$twemproxy_port" "$redis_port"
+  lib_check_roundtrip understudy "$understudy_port" "$redis_port"
+  sides=(direct twemproxy understudy)
+  side_port[direct]="$redis_port"
+  side_watch[direct]="$redis_pid"
+  side_port[twemproxy]="$twemproxy_port"
+  side_watch[twemproxy]="$twemproxy_pid $redis_pid"
+  side_port[understudy]="$understudy_port"
+  side_watch[understudy]="$understudy_pid $redis_pid"
+fi
 
 report_lines=()
 report() {
@@ -184,20 +242,22 @@ if [[ -n "$raw_file" ]]; then
   printf 'side,test,pipeline,round,rps\n' >"$raw_file"
 fi
 
-# run_benchmark SIDE PORT TEST DEPTH ROUND N: one redis-benchmark run; sets
-# RUN_ROWS to its "label<TAB>rps" rows. One -t test can yield several rows
-# (e.g. lrange -> LRANGE_100, LRANGE_300, ...). Returns 1 if the benchmark
-# failed (e.g. the command is not supported); exits if the server died.
+# run_benchmark SIDE TEST DEPTH ROUND N: one redis-benchmark run against
+# SIDE's port; sets RUN_ROWS to its "label<TAB>rps" rows. One -t test can
+# yield several rows (e.g. lrange -> LRANGE_100, LRANGE_300, ...). Returns 1
+# if the benchmark failed (e.g. the command is not supported); exits if a
+# process behind that side died.
 RUN_ROWS=()
 run_benchmark() {
-  local side="$1" port="$2" test="$3" depth="$4" round="$5" n="$6"
+  local side="$1" test="$2" depth="$3" round="$4" n="$5"
+  local port="${side_port[$side]}"
   local csv="${LIB_WORKDIR}/run.csv" errfile="${LIB_WORKDIR}/run.err"
-  local server_name=understudy server_pid="$understudy_pid" bench_pid finished_pid="" status
-  if [[ "$side" == redis ]]; then
-    server_name=redis-server
-    server_pid="$redis_pid"
-  fi
-  lib_require_alive "$server_name" "$server_pid"
+  local bench_pid finished_pid="" status pid finished_name
+  local -a watch_pids
+  read -r -a watch_pids <<<"${side_watch[$side]}"
+  for pid in "${watch_pids[@]}"; do
+    lib_require_alive "${LIB_PID_NAMES[$pid]}" "$pid"
+  done
   # In the background plus `wait`, so an INT/TERM trap fires at once and the
   # EXIT trap can kill the benchmark by PID too.
   timeout "$run_timeout" "${bench_prefix[@]}" "$REDIS_BENCHMARK_BIN" -h 127.0.0.1 -p "$port" \
@@ -208,10 +268,11 @@ run_benchmark() {
   # Wait for whichever ends first: redis-benchmark does not notice a server
   # that died under it and would wait for replies until the timeout.
   status=0
-  wait -n -p finished_pid "$bench_pid" "$server_pid" || status=$?
-  if [[ "$finished_pid" == "$server_pid" ]]; then
-    tail -n 20 "${LIB_WORKDIR}/${server_name}".*.log >&2 || true
-    die "${server_name} (pid ${server_pid}) exited during test ${test}, -P ${depth}"
+  wait -n -p finished_pid "$bench_pid" "${watch_pids[@]}" || status=$?
+  if [[ "$finished_pid" != "$bench_pid" ]]; then
+    finished_name="${LIB_PID_NAMES[$finished_pid]:-process}"
+    tail -n 20 "${LIB_PID_LOGS[$finished_pid]:-/dev/null}" >&2 || true
+    die "${finished_name} (pid ${finished_pid}) exited during test ${test}, -P ${depth}"
   fi
   lib_forget_pid "$bench_pid"
   if ((status != 0)); then
@@ -233,6 +294,17 @@ run_benchmark() {
     log "redis-benchmark printed no result against ${side}: test ${test}, -P ${depth}"
     return 1
   fi
+  # Anything else redis-benchmark said goes to our stderr, once per kind:
+  # against twemproxy it warns that it could not read CONFIG (twemproxy
+  # does not implement it), which does not affect the run.
+  if [[ -s "$errfile" ]]; then
+    local line
+    while IFS= read -r line; do
+      [[ -n "$line" && -z "${bench_warnings_seen["${side}|${line}"]+set}" ]] || continue
+      bench_warnings_seen["${side}|${line}"]=1
+      log "redis-benchmark against ${side} said: ${line}"
+    done <"$errfile"
+  fi
   local row
   for row in "${RUN_ROWS[@]}"; do
     if [[ -n "$raw_file" ]]; then
@@ -241,8 +313,10 @@ run_benchmark() {
   done
   return 0
 }
+declare -A bench_warnings_seen=()
 
 declare -A samples=() # "label|depth|side" -> rps values in round order
+declare -A seen_keys=()
 result_keys=()        # "label|depth" in the order first seen
 ratios=()             # "ratio paired" per printed line...
 ratio_depths=()       # ...and its pipeline depth
@@ -253,63 +327,103 @@ record_rows() {
     label="${row%%$'\t'*}"
     rps="${row#*$'\t'}"
     key="${label}|${depth}"
-    if [[ -z "${samples["${key}|redis"]+set}" && -z "${samples["${key}|understudy"]+set}" ]]; then
+    if [[ -z "${seen_keys["$key"]+set}" ]]; then
+      seen_keys["$key"]=1
       result_keys+=("$key")
     fi
     samples["${key}|${side}"]="${samples["${key}|${side}"]:-} ${rps}"
   done
 }
 
-# Display name of a redis-benchmark result label: drops the explanations
-# redis-benchmark puts in parentheses, but keeps apart the LPUSH that the
-# lrange test runs from the plain LPUSH test.
-short_label() {
-  case "$1" in
-    "LPUSH (needed to benchmark LRANGE)") echo "LPUSH(for LRANGE)" ;;
-    *" ("*) echo "${1%% (*}" ;;
-    *) echo "$1" ;;
-  esac
+# side_values KEY SIDE: sets SIDE_VALUES to the rps values of one side for
+# one "label|depth", in round order; dies if that side has none.
+SIDE_VALUES=()
+side_values() {
+  read -r -a SIDE_VALUES <<<"${samples["${1}|${2}"]:-}"
+  ((${#SIDE_VALUES[@]} > 0)) || die "missing results for ${1%|*} -P ${1##*|} on ${2}"
 }
 
-# Median over rounds of understudy/redis within the same round. Both runs of
-# a round are back to back, so this cancels slow changes in machine load
-# better than the ratio of the two medians; a large gap between the two
-# ratios is a sign of noise.
-paired_ratio() {
+# Standalone mode: one table row for a "label|depth" key.
+report_standalone_row() {
+  local key="$1" depth="$2" n="$3" test_rounds="$4"
   local -a redis_values understudy_values
-  read -r -a redis_values <<<"$1"
-  read -r -a understudy_values <<<"$2"
-  local i pair_ratios=()
-  for i in "${!redis_values[@]}"; do
-    [[ -n "${understudy_values[$i]:-}" ]] || continue
-    pair_ratios+=("$(awk -v u="${understudy_values[$i]}" -v r="${redis_values[$i]}" 'BEGIN { printf "%.4f", u / r }')")
-  done
-  awk -v m="$(lib_median "${pair_ratios[@]}")" 'BEGIN { printf "%.3f", m }'
+  local redis_median understudy_median ratio paired
+  side_values "$key" redis
+  redis_values=("${SIDE_VALUES[@]}")
+  side_values "$key" understudy
+  understudy_values=("${SIDE_VALUES[@]}")
+  redis_median="$(lib_median "${redis_values[@]}")"
+  understudy_median="$(lib_median "${understudy_values[@]}")"
+  ratio="$(lib_ratio "$understudy_median" "$redis_median")"
+  paired="$(lib_paired_ratio "${understudy_values[*]}" "${redis_values[*]}")"
+  ratios+=("${ratio} ${paired}")
+  ratio_depths+=("$depth")
+  report "$(printf '%-18s %4s %14s %14s %7s %7s %8s%% %8s%% %12s' "$(lib_short_label "${key%|*}")" "$depth" \
+    "$redis_median" "$understudy_median" "$ratio" "$paired" \
+    "$(lib_spread_percent "$redis_median" "${redis_values[@]}")" \
+    "$(lib_spread_percent "$understudy_median" "${understudy_values[@]}")" "${n}x${test_rounds}")"
 }
 
-# Spread of the runs of one side, (max - min) / median, in percent: a direct
-# look at how noisy that figure is.
-spread_percent() {
-  local median="$1"
-  shift
-  printf '%s\n' "$@" | awk -v m="$median" 'NR == 1 { lo = hi = $1 }
-    { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1 }
-    END { if (m > 0) printf "%.1f\n", (hi - lo) * 100 / m; else print "nan" }'
+# Proxy mode: one table row for a "label|depth" key; keeps the medians and
+# ratios in `proxy_figures` ("label|depth|name" -> value) for the goals and
+# summary lines.
+declare -A proxy_figures=()
+proxy_labels=() # result labels in the order first reported
+report_proxy_row() {
+  local key="$1" depth="$2" n="$3" test_rounds="$4" side label="${1%|*}"
+  local -A values=() medians=()
+  for side in "${sides[@]}"; do
+    side_values "$key" "$side"
+    values[$side]="${SIDE_VALUES[*]}"
+    medians[$side]="$(lib_median "${SIDE_VALUES[@]}")"
+    proxy_figures["${key}|${side}"]="${medians[$side]}"
+    proxy_figures["${key}|spread_${side}"]="$(lib_spread_percent "${medians[$side]}" "${SIDE_VALUES[@]}")"
+  done
+  proxy_figures["${key}|vs_direct"]="$(lib_ratio "${medians[understudy]}" "${medians[direct]}")"
+  proxy_figures["${key}|vs_direct_paired"]="$(lib_paired_ratio "${values[understudy]}" "${values[direct]}")"
+  proxy_figures["${key}|vs_twemproxy"]="$(lib_ratio "${medians[understudy]}" "${medians[twemproxy]}")"
+  proxy_figures["${key}|vs_twemproxy_paired"]="$(lib_paired_ratio "${values[understudy]}" "${values[twemproxy]}")"
+  [[ " ${proxy_labels[*]} " == *" ${label} "* ]] || proxy_labels+=("$label")
+  report "$(printf '%-10s %4s %11s %11s %11s %9s %7s %9s %7s %8s%% %8s%% %8s%% %10s' \
+    "$(lib_short_label "$label")" "$depth" \
+    "${medians[direct]}" "${medians[twemproxy]}" "${medians[understudy]}" \
+    "${proxy_figures["${key}|vs_direct"]}" "${proxy_figures["${key}|vs_direct_paired"]}" \
+    "${proxy_figures["${key}|vs_twemproxy"]}" "${proxy_figures["${key}|vs_twemproxy_paired"]}" \
+    "${proxy_figures["${key}|spread_direct"]}" "${proxy_figures["${key}|spread_twemproxy"]}" \
+    "${proxy_figures["${key}|spread_understudy"]}" "${n}x${test_rounds}")"
 }
 
 start_seconds=$SECONDS
-report "# understudy vs redis-server: redis-benchmark throughput (requests/s)"
-report "# $(date -u '+%Y-%m-%dT%H:%M:%SZ') host $(uname -n), $(nproc) CPUs, git $(git -C "$LIB_REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-report "# redis-server: $(printf '%q ' "${REDIS_CMD[@]}")($("$REDIS_SERVER_BIN" --version | awk '{ print $3 }'))"
-report "# understudy:   $(printf '%q ' "${UNDERSTUDY_CMD[@]}")"
-report "# -c ${clients} -r ${keyspace}; main tests: -n ${requests} (-P 1) / ${requests_pipelined} (-P >1), ${rounds} rounds per side; extra tests: -n ${extra_requests} / $((extra_requests * 10)), ${extra_rounds} rounds (lrange: see 'n' column); interleaved, median"
+git_version="$(git -C "$LIB_REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+redis_version="$("$REDIS_SERVER_BIN" --version | awk '{ print $3 }')"
+if [[ "$proxy_mode" == no ]]; then
+  report "# understudy vs redis-server: redis-benchmark throughput (requests/s)"
+  report "# $(date -u '+%Y-%m-%dT%H:%M:%SZ') host $(uname -n), $(nproc) CPUs, git ${git_version}"
+  report "# redis-server: $(printf '%q ' "${REDIS_CMD[@]}")(${redis_version})"
+  report "# understudy:   $(printf '%q ' "${UNDERSTUDY_CMD[@]}")"
+  report "# -c ${clients} -r ${keyspace}; main tests: -n ${requests} (-P 1) / ${requests_pipelined} (-P >1), ${rounds} rounds per side; extra tests: -n ${extra_requests} / $((extra_requests * 10)), ${extra_rounds} rounds (lrange: see 'n' column); interleaved, median"
+else
+  report "# understudy (proxy) vs twemproxy vs redis-server direct: redis-benchmark throughput (requests/s)"
+  report "# $(date -u '+%Y-%m-%dT%H:%M:%SZ') host $(uname -n), $(nproc) CPUs, git ${git_version}"
+  report "# redis-server (behind both proxies): $(printf '%q ' "${REDIS_CMD[@]}")(${redis_version}), port ${redis_port}"
+  report "# twemproxy: $("$NUTCRACKER_BIN" -V 2>&1 | grep -o 'nutcracker-[0-9.]*' | head -n 1), one redis pool, server_connections ${twemproxy_connections}, preconnect, port ${twemproxy_port}"
+  report "# understudy:   $(printf '%q ' "${UNDERSTUDY_CMD[@]}")(port ${understudy_port})"
+  report "# -c ${clients} -r ${keyspace}; -n ${requests} (-P 1) / ${requests_pipelined} (-P >1), ${rounds} rounds per endpoint${extra_tests:+; extra tests: -n ${extra_requests} / $((extra_requests * 10)), ${extra_rounds} rounds}; interleaved (order rotated each round), median"
+fi
 report "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (anything well above 0 means other work competes for the CPUs)${LIB_NICE:+; niceness ${LIB_NICE}}"
 if [[ -n "$server_cpu" ]]; then
   report "# pinning: servers on cpu ${server_cpu}, redis-benchmark on cpu ${bench_cpu}"
+elif [[ "$proxy_mode" == yes ]]; then
+  report "# pinning: none (redis-benchmark, the proxy and redis-server share the CPUs)"
 else
   report "# pinning: none (machine busy, --no-pin, or fewer than 2 CPUs)"
 fi
-report "$(printf '%-18s %4s %14s %14s %7s %7s %9s %9s %12s' test pipe redis understudy ratio paired spread_r spread_u n_x_rounds)"
+if [[ "$proxy_mode" == no ]]; then
+  report "$(printf '%-18s %4s %14s %14s %7s %7s %9s %9s %12s' test pipe redis understudy ratio paired spread_r spread_u n_x_rounds)"
+else
+  report "$(printf '%-10s %4s %11s %11s %11s %9s %7s %9s %7s %9s %9s %9s %10s' test pipe direct twemproxy understudy \
+    us/direct paired us/twemp paired spread_d spread_t spread_u n_x_rounds)"
+fi
 
 for run_index in "${!run_tests[@]}"; do
   test="${run_tests[$run_index]}"
@@ -320,13 +434,14 @@ for run_index in "${!run_tests[@]}"; do
     first_new_key=${#result_keys[@]}
     failed_side=""
     for ((round = 1; round <= test_rounds; round++)); do
-      # Alternate which side goes first (A B, B A, A B, ...): interleaving
-      # spreads slow drifts of the machine (other load, thermal) over both
-      # sides, and alternating the order cancels a linear drift inside a pair.
-      if ((round % 2)); then order=(redis understudy); else order=(understudy redis); fi
+      # Rotate which side goes first (two sides: A B, B A, A B, ...; three:
+      # A B C, B C A, C A B, ...): interleaving spreads slow drifts of the
+      # machine (other load, thermal) over all sides, and rotating the order
+      # cancels a linear drift inside a round.
+      shift_by=$(((round - 1) % ${#sides[@]}))
+      order=("${sides[@]:shift_by}" "${sides[@]:0:shift_by}")
       for side in "${order[@]}"; do
-        if [[ "$side" == redis ]]; then port="$redis_port"; else port="$understudy_port"; fi
-        if ! run_benchmark "$side" "$port" "$test" "$depth" "$round" "$n"; then
+        if ! run_benchmark "$side" "$test" "$depth" "$round" "$n"; then
           failed_side="$side"
           break 2
         fi
@@ -341,20 +456,11 @@ for run_index in "${!run_tests[@]}"; do
       continue
     fi
     for key in "${result_keys[@]:first_new_key}"; do
-      read -r -a redis_values <<<"${samples["${key}|redis"]:-}"
-      read -r -a understudy_values <<<"${samples["${key}|understudy"]:-}"
-      ((${#redis_values[@]} > 0 && ${#understudy_values[@]} > 0)) ||
-        die "missing results for ${key%|*} -P ${depth} on one side"
-      redis_median="$(lib_median "${redis_values[@]}")"
-      understudy_median="$(lib_median "${understudy_values[@]}")"
-      ratio="$(awk -v u="$understudy_median" -v r="$redis_median" 'BEGIN { printf "%.3f", u / r }')"
-      paired="$(paired_ratio "${redis_values[*]}" "${understudy_values[*]}")"
-      ratios+=("${ratio} ${paired}")
-      ratio_depths+=("$depth")
-      report "$(printf '%-18s %4s %14s %14s %7s %7s %8s%% %8s%% %12s' "$(short_label "${key%|*}")" "$depth" \
-        "$redis_median" "$understudy_median" "$ratio" "$paired" \
-        "$(spread_percent "$redis_median" "${redis_values[@]}")" \
-        "$(spread_percent "$understudy_median" "${understudy_values[@]}")" "${n}x${test_rounds}")"
+      if [[ "$proxy_mode" == no ]]; then
+        report_standalone_row "$key" "$depth" "$n" "$test_rounds"
+      else
+        report_proxy_row "$key" "$depth" "$n" "$test_rounds"
+      fi
     done
   done
 done
@@ -376,18 +482,76 @@ summary_line() {
         title, exp(s / n), lo, hi, exp(sp / n), plo, phi, n
     }'
 }
-report ""
-report "# summary: ratio = understudy rps / redis-server rps (>1: understudy faster)"
-for depth in "${pipeline_list[@]}"; do
-  depth_ratios=()
-  for i in "${!ratios[@]}"; do
-    if [[ "${ratio_depths[$i]}" == "$depth" ]]; then depth_ratios+=("${ratios[$i]}"); fi
-  done
-  if ((${#depth_ratios[@]} > 0)); then
-    report "$(summary_line "pipeline ${depth}:" "${depth_ratios[@]}")"
+
+# Proxy mode: the issue's two goals per test, then one machine-readable
+# line per test with every median and ratio.
+# goal_verdict KEY FIGURE THRESHOLD: "met", "missed" or "n/a".
+goal_verdict() {
+  local value="${proxy_figures["${1}|${2}"]:-}"
+  if [[ -z "$value" ]]; then
+    echo "n/a"
+  elif awk -v v="$value" -v t="$3" 'BEGIN { exit !(v >= t) }'; then
+    echo "met"
+  else
+    echo "missed"
   fi
-done
-if ((${#ratios[@]} > 0)); then report "$(summary_line "all:" "${ratios[@]}")"; fi
+}
+report_proxy_summary() {
+  local label key depth side line verdict
+  report ""
+  report "# goals (issue 4): understudy >= 2.0 x twemproxy at -P 16, >= 0.9 x direct at -P 1"
+  report "# (median ratio, paired ratio in parentheses; the other two ratios are for information)"
+  for label in "${proxy_labels[@]}"; do
+    key="${label}|16"
+    verdict="$(goal_verdict "$key" vs_twemproxy 2.0)"
+    [[ "$verdict" == n/a ]] || report "$(printf '# %-10s understudy/twemproxy -P 16: %6s (%s)  goal >= 2.0: %-6s   understudy/direct -P 16: %6s (%s)' \
+      "$(lib_short_label "$label")" "${proxy_figures["${key}|vs_twemproxy"]:-n/a}" \
+      "${proxy_figures["${key}|vs_twemproxy_paired"]:-n/a}" "$verdict" \
+      "${proxy_figures["${key}|vs_direct"]:-n/a}" "${proxy_figures["${key}|vs_direct_paired"]:-n/a}")"
+    key="${label}|1"
+    verdict="$(goal_verdict "$key" vs_direct 0.9)"
+    [[ "$verdict" == n/a ]] || report "$(printf '# %-10s understudy/direct    -P 1:  %6s (%s)  goal >= 0.9: %-6s   understudy/twemproxy -P 1: %6s (%s)' \
+      "$(lib_short_label "$label")" "${proxy_figures["${key}|vs_direct"]:-n/a}" \
+      "${proxy_figures["${key}|vs_direct_paired"]:-n/a}" "$verdict" \
+      "${proxy_figures["${key}|vs_twemproxy"]:-n/a}" "${proxy_figures["${key}|vs_twemproxy_paired"]:-n/a}")"
+  done
+  report ""
+  report "# machine-readable: one RESULT line per test (rps medians and ratios per pipeline depth)"
+  for label in "${proxy_labels[@]}"; do
+    line="RESULT mode=proxy test=$(lib_short_label "$label" | tr ' ' '_')"
+    for depth in "${pipeline_list[@]}"; do
+      key="${label}|${depth}"
+      [[ -n "${proxy_figures["${key}|direct"]:-}" ]] || continue
+      for side in "${sides[@]}"; do
+        line+=" p${depth}_${side}=${proxy_figures["${key}|${side}"]}"
+      done
+      line+=" p${depth}_understudy_vs_twemproxy=${proxy_figures["${key}|vs_twemproxy"]}"
+      line+=" p${depth}_understudy_vs_direct=${proxy_figures["${key}|vs_direct"]}"
+    done
+    line+=" goal_p16_vs_twemproxy=$(goal_verdict "${label}|16" vs_twemproxy 2.0)"
+    line+=" goal_p1_vs_direct=$(goal_verdict "${label}|1" vs_direct 0.9)"
+    line+=" load_start=${start_load} load_end=$(cut -d' ' -f1 /proc/loadavg)"
+    report "$line"
+  done
+}
+
+if [[ "$proxy_mode" == no ]]; then
+  report ""
+  report "# summary: ratio = understudy rps / redis-server rps (>1: understudy faster)"
+  for depth in "${pipeline_list[@]}"; do
+    depth_ratios=()
+    for i in "${!ratios[@]}"; do
+      if [[ "${ratio_depths[$i]}" == "$depth" ]]; then depth_ratios+=("${ratios[$i]}"); fi
+    done
+    if ((${#depth_ratios[@]} > 0)); then
+      report "$(summary_line "pipeline ${depth}:" "${depth_ratios[@]}")"
+    fi
+  done
+  if ((${#ratios[@]} > 0)); then report "$(summary_line "all:" "${ratios[@]}")"; fi
+else
+  report_proxy_summary
+  report "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 if ((${#failures[@]} > 0)); then
   report "# FAILED to measure: $(IFS=,; echo "${failures[*]}")"
 fi
