@@ -75,6 +75,16 @@ class PrimaryLink {
   void ReleasePinned(const std::shared_ptr<UpstreamConnection>& connection);
   int pinned_open() const { return pinned_open_; }
 
+  // A failure seen by someone else talking to the primary (the mirror):
+  // counts as if one of the link's own connections had failed.
+  void ReportFailure(FailureKind kind, std::string_view detail) {
+    OnConnectionFailure(kind, detail);
+  }
+
+  // Options for a connection to the primary as the link makes them
+  // (address, credentials, TLS, timeout), for others that talk to it.
+  UpstreamOptions ConnectionOptions(bool resp3, int db) const;
+
   const UpstreamStats& stats() const { return stats_; }
   uint64_t average_latency_us() const {
     return stats_.replies == 0 ? 0 : stats_.latency_us_total / stats_.replies;
@@ -82,7 +92,6 @@ class PrimaryLink {
 
  private:
   class ProbeTarget;
-  UpstreamOptions ConnectionOptions(bool resp3, int db) const;
   std::shared_ptr<UpstreamConnection> NewConnection(bool resp3, int db);
   void OnConnectionFailure(FailureKind kind, std::string_view detail);
   void DropSharedConnections();

@@ -319,7 +319,10 @@ void UpstreamConnection::DeliverReplies() {
         tunnel_->OnUpstreamReply(0, reply, type);
         continue;
       }
-      if (type == '>') continue;  // a RESP3 push nobody asked for
+      if (type == '>') {
+        if (push_handler_) push_handler_(reply);
+        continue;  // a RESP3 push, not an answer
+      }
       failure.emplace(FailureKind::kProtocol, "a reply with no request waiting for it");
       break;
     }

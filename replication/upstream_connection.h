@@ -90,6 +90,12 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   // unasked). Requests sent after this carry no reply expectation.
   void EnterTunnel(std::shared_ptr<ReplyTarget> target);
 
+  // RESP3 pushes that arrive outside a tunnel (CLIENT TRACKING's
+  // invalidations) go to `handler` instead of being dropped.
+  void set_push_handler(std::function<void(std::string_view push)> handler) {
+    push_handler_ = std::move(handler);
+  }
+
   bool closed() const { return closed_; }
   bool connected() const { return connected_; }
   size_t pending() const { return pending_.size(); }
@@ -145,6 +151,7 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   std::vector<std::shared_ptr<ReplyTarget>> batch_keepalive_;
 
   std::shared_ptr<ReplyTarget> tunnel_;
+  std::function<void(std::string_view push)> push_handler_;
   bool connected_ = false;
   bool closed_ = false;
 };

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/clock.h"
+#include "replication/mirror.h"
 #include "replication/primary_link.h"
 #include "server/config.h"
 #include "server/network.h"
@@ -63,6 +64,20 @@ understudy::replication::PrimaryLinkOptions LinkOptionsFrom(
   return options;
 }
 
+understudy::replication::Mirror::Options MirrorOptionsFrom(
+    const understudy::server::Config& config, const understudy::replication::PrimaryLink& link) {
+  understudy::replication::Mirror::Options options;
+  options.connection = link.ConnectionOptions(false, 0);
+  auto count = [](int64_t value) { return static_cast<size_t>(std::max<int64_t>(0, value)); };
+  options.limits.hash = {count(config.hash_max_listpack_entries),
+                         count(config.hash_max_listpack_value)};
+  options.limits.set.max_intset_entries = config.set_max_intset_entries;
+  options.limits.zset = {count(config.zset_max_listpack_entries),
+                         count(config.zset_max_listpack_value)};
+  options.limits.list_max_listpack_size = config.list_max_listpack_size;
+  return options;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,6 +113,7 @@ int main(int argc, char** argv) {
   // With a primary configured, requests go through the primary link.
   std::unique_ptr<understudy::replication::PrimaryLink> link;
   std::unique_ptr<understudy::server::Proxy> proxy;
+  std::unique_ptr<understudy::replication::Mirror> mirror;
   if (server.config().has_primary()) {
     try {
       link = std::make_unique<understudy::replication::PrimaryLink>(
@@ -108,6 +124,26 @@ int main(int argc, char** argv) {
     }
     proxy = std::make_unique<understudy::server::Proxy>(server, *link);
     network.set_proxy(proxy.get());
+    mirror = std::make_unique<understudy::replication::Mirror>(
+        io, MirrorOptionsFrom(server.config(), *link), proxy->classifier(), server.db(0), clock);
+    if (mirror->enabled()) {
+      proxy->set_mirror(mirror.get());
+      mirror->set_failure_listener(
+          [&link](understudy::replication::FailureKind kind, std::string_view detail) {
+            link->ReportFailure(kind, detail);
+          });
+      // The mirror resyncs each time the primary is healthy again and is
+      // stale from the moment it is not.
+      link->set_state_listener([&link, &mirror](understudy::replication::PrimaryState from,
+                                                understudy::replication::PrimaryState to,
+                                                std::string_view) {
+        if (to == understudy::replication::PrimaryState::kHealthy) {
+          mirror->Start(link->options().host, link->options().port);
+        } else if (from == understudy::replication::PrimaryState::kHealthy) {
+          mirror->Stop();
+        }
+      });
+    }
     spdlog::info("understudy {} started, proxy mode for primary {}, pid={}",
                  understudy::server::kVersion,
                  link->address().empty() ? "(from Sentinel)" : link->address(), ::getpid());
@@ -118,6 +154,7 @@ int main(int argc, char** argv) {
   }
   network.Start();
   io.run();
+  if (mirror) mirror->Stop();
   if (link) {
     // Let the closed connections' handlers run and let go of them before
     // the io_context they belong to goes away.

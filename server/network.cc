@@ -236,7 +236,12 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
       if (status == protocol::ParseStatus::kNeedMore) break;
       if (status == protocol::ParseStatus::kError) {
         spdlog::debug("protocol error from client id={}: {}", session_->id(), parser_.error());
-        session_->writer().Error(parser_.error());
+        if (proxy_client_) {
+          // Behind the replies still due from the primary.
+          proxy_client_->QueueError(parser_.error());
+        } else {
+          session_->writer().Error(parser_.error());
+        }
         session_->close_after_reply = true;
         start_ = end_;
         break;
@@ -272,7 +277,11 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
   void Flush() {
     if (closed_ || writing_) return;
     if (session_->reply.empty()) {
-      if (session_->close_after_reply) Close();
+      // QUIT or a protocol error: close once every reply is out, including
+      // those still due from the primary (they come through Resume).
+      if (session_->close_after_reply && !(proxy_client_ && proxy_client_->pending_slots() > 0)) {
+        Close();
+      }
       return;
     }
     writing_ = true;

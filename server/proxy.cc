@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "protocol/reply_parser.h"
 #include "protocol/request_parser.h"
 #include "protocol/request_writer.h"
 
@@ -22,6 +23,12 @@ constexpr std::string_view kLocalOnlyCommands[] = {
     "auth", "hello", "select", "client", "info", "config",   "command",
     "ping", "echo",  "quit",   "reset",  "time", "shutdown",
 };
+
+bool IsUnsubscribe(const CommandSpec* spec) {
+  if (spec == nullptr || spec->parent != nullptr) return false;
+  const std::string& name = spec->name;
+  return name == "unsubscribe" || name == "punsubscribe" || name == "sunsubscribe";
+}
 
 // What to do with a command understudy does not implement.
 enum class UnknownCommand {
@@ -108,10 +115,21 @@ bool Proxy::AnyKeyRejects(const CommandSpec& spec, std::span<const std::string_v
   spec.KeyIndexes(args, &key_indexes_);
   if (key_indexes_.empty()) {
     // Keyless commands (DBSIZE, SCAN, PUBLISH...) follow the default class.
-    return classifier_.ClassOf("").outage == replication::OutagePolicy::kReject;
+    return ClassRejects(classifier_.ClassOf(""));
   }
   for (int index : key_indexes_) {
-    if (classifier_.ClassOf(args[index]).outage == replication::OutagePolicy::kReject) return true;
+    if (ClassRejects(classifier_.ClassOf(args[index]))) return true;
+  }
+  return false;
+}
+
+bool Proxy::ClassRejects(const replication::KeyClass& key_class) const {
+  if (key_class.outage == replication::OutagePolicy::kReject) return true;
+  if (key_class.mirror && key_class.max_staleness_ms > 0 && mirror_ != nullptr) {
+    const int64_t stale_since = mirror_->stale_since_ms();
+    if (stale_since != 0 && server_.clock().NowMs() - stale_since > key_class.max_staleness_ms) {
+      return true;
+    }
   }
   return false;
 }
@@ -255,6 +273,14 @@ bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_vie
     Unpin();
   }
 
+  // Not subscribed on the primary: one reply per channel, which a shared
+  // connection cannot match to one request (and RESP3 sends them as
+  // pushes). The local answer is the same: subscribed to nothing.
+  if (IsUnsubscribe(spec)) {
+    RunLocally(args);
+    return true;
+  }
+
   // Changing database or resetting drops the pinned connection, which must
   // first answer what it was sent.
   if ((proxy_.known().select == spec || proxy_.known().reset == spec) && pinned_ &&
@@ -263,11 +289,34 @@ bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_vie
   }
 
   switch (proxy_.Decide(session, spec, args)) {
-    case Proxy::Route::kLocal:
+    case Proxy::Route::kLocal: {
+      const Proxy::KnownCommands& known = proxy_.known();
+      const int db_before = session.db_index;
+      const bool was_in_multi = session.in_multi;
       RunLocally(args);
-      if (proxy_.known().reset == spec || (proxy_.known().select == spec && pinned_)) Unpin();
-      if (proxy_.known().exec == spec || proxy_.known().unwatch == spec) watching_ = false;
+      if (known.reset == spec) {
+        Unpin();
+      } else if (known.select == spec && pinned_) {
+        if (!watching_) {
+          Unpin();
+        } else if (session.db_index != db_before && !pinned_->closed()) {
+          // Redis keeps WATCH across SELECT: the pinned connection that
+          // holds it follows the client to its new database.
+          std::string request;
+          protocol::AppendCommand(&request, {"SELECT", args[1]});
+          pinned_->Send(request, nullptr, 0);
+        }
+      }
+      // A transaction that ended here (DISCARD, EXEC during an outage), or
+      // UNWATCH run here, unwatches on the primary too. Errors (DISCARD
+      // without MULTI) and an UNWATCH queued in MULTI keep the WATCH.
+      const bool ended = was_in_multi && !session.in_multi;
+      if (((known.exec == spec || known.discard == spec) && ended) ||
+          (known.unwatch == spec && !was_in_multi)) {
+        DropWatch();
+      }
       return true;
+    }
     case Proxy::Route::kReject:
       ++proxy_.stats().rejected;
       Reply(kPrimaryUnavailable);
@@ -343,12 +392,37 @@ bool ProxyClient::SendTransaction() {
     // EXEC without MULTI, or a transaction already doomed: answered here in
     // Redis's words.
     static constexpr std::string_view kExec[] = {"EXEC"};
+    const bool aborts = session.in_multi;  // EXECABORT ends it and unwatches
     RunLocally(kExec);
-    watching_ = false;
+    if (aborts) DropWatch();
     return true;
   }
+  // Connection commands queued in the transaction stay here (SELECT goes
+  // to the primary as well); a SELECT or a SUBSCRIBE changes the upstream
+  // connection, so the transaction needs one of the client's own, as does
+  // a database other than 0.
+  std::vector<QueuedPlace> places;
+  bool any_here = false;
+  bool selects = false;
+  bool tunnel_after = false;
+  std::vector<std::string_view> views;
+  for (const QueuedCommand& command : session.queued) {
+    views.assign(command.args.begin(), command.args.end());
+    const CommandSpec* spec = proxy_.server().commands().Lookup(views).spec;
+    QueuedPlace place = QueuedPlace::kPrimary;
+    if (spec != nullptr && spec == proxy_.known().select) {
+      place = QueuedPlace::kBoth;
+      selects = true;
+    } else if (spec != nullptr && proxy_.IsLocalOnly(*spec)) {
+      place = QueuedPlace::kHere;
+    }
+    if (proxy_.known().IsSubscribe(spec)) tunnel_after = true;
+    any_here = any_here || place != QueuedPlace::kPrimary;
+    places.push_back(place);
+  }
+  const bool want_pinned = watching_ || session.db_index != 0 || selects || tunnel_after;
   bool must_wait = false;
-  replication::UpstreamConnection* connection = ConnectionFor(watching_, &must_wait);
+  replication::UpstreamConnection* connection = ConnectionFor(want_pinned, &must_wait);
   if (must_wait) return false;
   if (connection == nullptr) {
     Reply("ERR too many clients in a stateful mode (primary-pinned-max reached)");
@@ -362,8 +436,9 @@ bool ProxyClient::SendTransaction() {
   std::string request;
   protocol::AppendCommand(&request, {"MULTI"});
   connection->Send(request, nullptr, 0);
-  std::vector<std::string_view> views;
-  for (const QueuedCommand& command : session.queued) {
+  for (size_t i = 0; i < session.queued.size(); ++i) {
+    if (places[i] == QueuedPlace::kHere) continue;
+    const QueuedCommand& command = session.queued[i];
     views.assign(command.args.begin(), command.args.end());
     request.clear();
     protocol::AppendCommand(&request, views);
@@ -371,6 +446,8 @@ bool ProxyClient::SendTransaction() {
   }
   Slot& slot = NewSlot(watching_ ? SlotKind::kWatchedExec : SlotKind::kTransaction);
   slot.queued = std::move(session.queued);
+  if (any_here) slot.places = std::move(places);
+  slot.tunnel_after = tunnel_after;
   slot.request = "*1\r\n$4\r\nEXEC\r\n";
   for (const QueuedCommand& command : slot.queued) {
     views.assign(command.args.begin(), command.args.end());
@@ -414,6 +491,19 @@ void ProxyClient::OnUpstreamReply(uint64_t token, std::string_view reply, char t
       }
     }
   }
+  const bool exec_ran =
+      (slot->kind == SlotKind::kTransaction || slot->kind == SlotKind::kWatchedExec) &&
+      type == '*' && reply.substr(0, 3) != "*-1";
+  std::string merged;
+  if (exec_ran && !slot->places.empty()) {
+    merged = MergeExecReply(*slot, reply);
+    reply = merged;
+  }
+  if (exec_ran && slot->tunnel_after && pinned_ && !pinned_->closed()) {
+    // SUBSCRIBE inside the transaction: from now on the client is tunnelled.
+    pinned_->EnterTunnel(shared_from_this());
+    tunnel_ = true;
+  }
   if (slot == &slots_.front()) {
     // The usual case: nothing earlier is waiting, so no copy into the slot.
     session.reply.append(reply);
@@ -422,6 +512,49 @@ void ProxyClient::OnUpstreamReply(uint64_t token, std::string_view reply, char t
     slot->reply.assign(reply);
     slot->done = true;
   }
+}
+
+std::string ProxyClient::MergeExecReply(const Slot& slot, std::string_view reply) {
+  ClientSession& session = *session_;
+  const size_t header_end = reply.find("\r\n");
+  if (header_end == std::string_view::npos) return std::string(reply);
+  std::string merged = "*" + std::to_string(slot.queued.size()) + "\r\n";
+  size_t pos = header_end + 2;
+  protocol::ReplyScanner scanner;
+  std::vector<std::string_view> views;
+  for (size_t i = 0; i < slot.queued.size(); ++i) {
+    std::string_view from_primary;
+    if (slot.places[i] != QueuedPlace::kHere) {
+      size_t length = 0;
+      if (scanner.Scan(reply.substr(pos), &length) != protocol::ScanStatus::kComplete) {
+        return std::string(reply);  // not the array expected: leave it as it is
+      }
+      from_primary = reply.substr(pos, length);
+      pos += length;
+    }
+    if (slot.places[i] == QueuedPlace::kPrimary) {
+      merged.append(from_primary);
+      continue;
+    }
+    const QueuedCommand& command = slot.queued[i];
+    views.assign(command.args.begin(), command.args.end());
+    std::string earlier;
+    earlier.swap(session.reply);
+    ++proxy_.stats().local;
+    proxy_.server().Execute(session, views);
+    merged.append(slot.places[i] == QueuedPlace::kBoth ? std::string(from_primary) : session.reply);
+    session.reply.swap(earlier);
+  }
+  return merged;
+}
+
+void ProxyClient::DropWatch() {
+  if (watching_ && pinned_ && !pinned_->closed()) {
+    std::string request;
+    protocol::AppendCommand(&request, {"UNWATCH"});
+    pinned_->Send(request, nullptr, 0);
+  }
+  watching_ = false;
 }
 
 void ProxyClient::OnUpstreamFailed(uint64_t token) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "replication/key_class.h"
+#include "replication/mirror.h"
 #include "replication/primary_link.h"
 #include "server/client_session.h"
 #include "server/server.h"
@@ -42,6 +43,10 @@ class Proxy {
   replication::PrimaryLink& link() { return link_; }
   const replication::KeyClassifier& classifier() const { return classifier_; }
   ProxyStats& stats() { return stats_; }
+  // The mirror of the mirrored classes, when some class is mirrored; its
+  // staleness bounds how long such classes are served in an outage.
+  void set_mirror(const replication::Mirror* mirror) { mirror_ = mirror; }
+  const replication::Mirror* mirror() const { return mirror_; }
 
   // How one request is answered.
   enum class Route {
@@ -54,7 +59,8 @@ class Proxy {
   Route Decide(const ClientSession& client, const CommandSpec* spec,
                std::span<const std::string_view> args) const;
   // True when the primary must not be bypassed for the keys of `args`:
-  // some key's class says `outage reject`.
+  // some key's class says `outage reject`, or is mirrored with a
+  // max-staleness the mirror has exceeded (fail-closed).
   bool AnyKeyRejects(const CommandSpec& spec, std::span<const std::string_view> args) const;
   // True when a write to `args` must also be applied locally once the
   // primary acknowledges it (a key of a mirrored class).
@@ -63,6 +69,8 @@ class Proxy {
   void ApplyWriteThrough(int db, std::span<const std::string_view> args);
 
   bool IsLocalOnly(const CommandSpec& spec) const;
+  // During an outage: does `key_class` refuse to be served locally?
+  bool ClassRejects(const replication::KeyClass& key_class) const;
 
   // The commands routing treats specially, looked up once.
   struct KnownCommands {
@@ -88,6 +96,7 @@ class Proxy {
   replication::PrimaryLink& link_;
   replication::KeyClassifier classifier_;
   bool any_mirrored_ = false;
+  const replication::Mirror* mirror_ = nullptr;
   std::unordered_set<const CommandSpec*> local_only_;
   KnownCommands known_;
   ClientSession write_through_session_;
@@ -119,6 +128,9 @@ class ProxyClient : public replication::ReplyTarget,
   void Detach();
 
   size_t pending_slots() const { return slots_.size(); }
+  // Queues an error reply behind the replies still due (a protocol error
+  // found by the connection, which then closes once they are all out).
+  void QueueError(std::string_view error_text) { Reply(error_text); }
 
   // replication::ReplyTarget
   void OnUpstreamReply(uint64_t token, std::string_view reply, char type) override;
@@ -127,6 +139,10 @@ class ProxyClient : public replication::ReplyTarget,
 
  private:
   enum class SlotKind : uint8_t { kLocal, kCommand, kTransaction, kBlocking, kWatchedExec };
+  // Where a command queued in MULTI runs: understudy answers connection
+  // commands itself; SELECT runs in both places (the commands after it run
+  // in that database on the primary, and the client moves too).
+  enum class QueuedPlace : uint8_t { kPrimary, kHere, kBoth };
   struct Slot {
     uint64_t token = 0;
     SlotKind kind = SlotKind::kLocal;
@@ -135,6 +151,10 @@ class ProxyClient : public replication::ReplyTarget,
     std::string reply;
     std::string request;                // the RESP request, to fail it over
     std::vector<QueuedCommand> queued;  // kTransaction: the commands of MULTI
+    // kTransaction / kWatchedExec: where each queued command runs (empty:
+    // all on the primary), and whether EXEC subscribed the client.
+    std::vector<QueuedPlace> places;
+    bool tunnel_after = false;
   };
 
   void RunLocally(std::span<const std::string_view> args);
@@ -149,6 +169,12 @@ class ProxyClient : public replication::ReplyTarget,
   bool SendToPrimary(const CommandSpec* spec, std::span<const std::string_view> args,
                      std::string_view raw, bool tunnel);
   bool SendTransaction();
+  // EXEC's array from the primary with the replies of the commands run
+  // here put in their places (they run now, in order, after the others).
+  std::string MergeExecReply(const Slot& slot, std::string_view reply);
+  // Forgets the client's WATCH on the primary too (DISCARD, an EXEC that
+  // aborts here): the pinned connection is sent UNWATCH.
+  void DropWatch();
   replication::UpstreamConnection* ConnectionFor(bool want_pinned, bool* must_wait);
   void Unpin();
 

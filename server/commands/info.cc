@@ -342,10 +342,28 @@ void UnderstudySection(Server& server, int64_t now_ms, InfoText& out) {
   out.Field("upstream_replies", std::to_string(link.stats().replies));
   out.Field("upstream_latency_avg_us", std::to_string(link.average_latency_us()));
   out.Field("upstream_pinned_connections", std::to_string(link.pinned_open()));
+  const replication::Mirror* mirror = proxy->mirror();
+  if (mirror != nullptr) {
+    out.Field("mirror_state", mirror->state_name());
+    const int64_t stale_since = mirror->stale_since_ms();
+    out.Field("mirror_stale_ms",
+              stale_since == 0 ? int64_t{0} : std::max<int64_t>(0, now_ms - stale_since));
+    out.Field("mirror_loads", mirror->loads_completed());
+    out.Field("mirror_last_load_ms", mirror->last_load_duration_ms());
+    out.Field("mirror_refetch_latency_avg_us", mirror->average_refetch_latency_us());
+  }
   const auto& classes = proxy->classifier().classes();
   out.Field("classes", std::to_string(classes.size()));
-  for (const replication::KeyClass& key_class : classes) {
-    out.Field("class_" + key_class.name, ClassInfo(key_class));
+  for (size_t i = 0; i < classes.size(); ++i) {
+    std::string line = ClassInfo(classes[i]);
+    if (mirror != nullptr && classes[i].mirror) {
+      const replication::MirrorClassStats& stats = mirror->class_stats()[i];
+      line += ",loaded=" + std::to_string(stats.loaded) +
+              ",invalidations=" + std::to_string(stats.invalidations) +
+              ",refetches=" + std::to_string(stats.refetches) +
+              ",removed=" + std::to_string(stats.removed);
+    }
+    out.Field("class_" + classes[i].name, line);
   }
 }
 

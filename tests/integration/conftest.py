@@ -136,3 +136,15 @@ def diff_servers(request, server_pool):
             problems = pair.restore_config(saved)
             if problems:
                 pytest.fail("could not restore CONFIG:\n" + "\n".join(problems))
+
+
+@pytest.fixture
+def primary():
+    """A real redis-server as the primary (support/primary.py), ended by PID."""
+    from support.primary import Primary
+
+    server = Primary()
+    server.start()
+    yield server
+    server.stop()
+    server.cleanup()

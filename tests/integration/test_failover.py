@@ -381,15 +381,6 @@ def _fmt(value: float | None) -> str:
 # --- One primary ------------------------------------------------------------------
 
 @pytest.fixture
-def primary():
-    server = Primary().start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
-@pytest.fixture
 def proxy(primary):
     """understudy proxying to `primary`, once it reports the primary healthy
     (right after start it may still be connecting and answer locally)."""

@@ -1,0 +1,147 @@
+"""The mirror (issue 5): the local store holds the primary's keys of the
+mirrored classes, loaded at start and kept fresh through CLIENT TRACKING, so
+that during an outage one host refuses what another host revoked.
+
+A real redis-server is the primary; understudy instances run in proxy mode
+with `mirror yes` classes. Outages are made by SIGSTOP/SIGKILL of the
+primary; every process is ended by its PID.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+
+from support.primary import Primary, wait_until
+from support.proxied import ProxiedUnderstudy, info_understudy, wait_state
+from support.servers import HOST
+
+MIRRORED = [
+    "--class", "blacklist", "blacklist:*", "mirror", "yes", "merge", "union",
+    "--class", "session", "session:*", "mirror", "yes", "merge", "lww",
+    "--class", "fresh", "fresh:*", "mirror", "yes", "max-staleness", "300",
+    "--primary-probe-max-interval", "200",
+]
+
+
+
+def start_host(primary: Primary) -> ProxiedUnderstudy:
+    daemon = ProxiedUnderstudy(primary.port, MIRRORED)
+    daemon.start_healthy()
+    wait_until(lambda: info_understudy(daemon)["mirror_state"] == "live", 10.0,
+               what="mirror live")
+    return daemon
+
+
+def client(daemon) -> redis.Redis:
+    return redis.Redis(host=HOST, port=daemon.port, socket_timeout=5)
+
+
+def class_counters(daemon, name: str) -> dict[str, str]:
+    line = info_understudy(daemon)[f"class_{name}"]
+    return dict(item.split("=", 1) for item in line.split(","))
+
+
+def test_initial_load_copies_every_type_with_its_expiry(primary):
+    with primary.admin() as direct:
+        direct.set("session:s", "v", px=600_000)
+        direct.hset("session:h", mapping={f"f{i}": i for i in range(600)})  # beyond listpack
+        direct.sadd("blacklist:set", "t1", "t2", "t3")
+        direct.zadd("session:z", {"a": 0.1, "b": 1e-300, "c": float("-inf")})
+        direct.rpush("session:l", "x", "y", "z")
+        direct.set("other:1", "not mirrored")
+        expected_pttl = direct.pexpiretime("session:s")
+    daemon = start_host(primary)
+    try:
+        assert int(class_counters(daemon, "session")["loaded"]) == 4
+        assert int(class_counters(daemon, "blacklist")["loaded"]) == 1
+        primary.pause()  # the outage: everything below is answered locally
+        conn = client(daemon)
+        assert conn.get("session:s") == b"v"
+        assert abs(conn.pexpiretime("session:s") - expected_pttl) <= 1
+        assert conn.hlen("session:h") == 600
+        assert conn.hget("session:h", "f599") == b"599"
+        assert conn.smembers("blacklist:set") == {b"t1", b"t2", b"t3"}
+        assert conn.zrange("session:z", 0, -1, withscores=True) == [
+            (b"c", float("-inf")), (b"b", 1e-300), (b"a", 0.1)]
+        assert conn.lrange("session:l", 0, -1) == [b"x", b"y", b"z"]
+        assert conn.get("other:1") is None  # its class is not mirrored
+        assert info_understudy(daemon)["mirror_state"] == "stale"
+    finally:
+        primary.resume()
+        daemon.stop()
+        daemon.cleanup()
+
+
+def test_a_revocation_on_one_host_is_refused_on_another_during_an_outage(primary):
+    host_a = start_host(primary)
+    host_b = start_host(primary)
+    try:
+        client(host_a).sadd("blacklist:tokens", "tok-123")
+        client(host_a).set("session:u1", "gone-soon")
+        client(host_a).delete("session:u1")
+        # Host B learns of both through its tracking connection.
+        wait_until(lambda: int(class_counters(host_b, "blacklist")["refetches"]) >= 1, 5.0,
+                   what="host B refetched the blacklist")
+        wait_until(lambda: int(class_counters(host_b, "session")["removed"]) >= 1, 5.0,
+                   what="host B removed the deleted session")
+        primary.kill()
+        wait_state(host_b, ("down", "suspect"))
+        b = client(host_b)
+        assert b.sismember("blacklist:tokens", "tok-123")
+        assert b.get("session:u1") is None
+    finally:
+        host_a.stop()
+        host_a.cleanup()
+        host_b.stop()
+        host_b.cleanup()
+
+
+def test_flush_on_the_primary_empties_the_mirror_and_reloads(primary):
+    daemon = start_host(primary)
+    try:
+        conn = client(daemon)
+        conn.set("session:a", "1")
+        with primary.admin() as direct:
+            direct.flushall()
+            direct.set("session:b", "2")
+        wait_until(lambda: int(info_understudy(daemon)["mirror_loads"]) >= 2, 5.0,
+                   what="a second load after the flush")
+        wait_until(lambda: int(class_counters(daemon, "session")["refetches"]) >= 1
+                   or int(class_counters(daemon, "session")["loaded"]) >= 1, 5.0)
+        primary.pause()
+        assert conn.get("session:a") is None
+        assert conn.get("session:b") == b"2"
+    finally:
+        primary.resume()
+        daemon.stop()
+        daemon.cleanup()
+
+
+def test_max_staleness_turns_serving_into_rejection(primary):
+    daemon = start_host(primary)
+    try:
+        conn = client(daemon)
+        conn.set("fresh:1", "a")
+        conn.set("session:1", "b")
+        primary.kill()
+        wait_state(daemon, ("down", "suspect"))
+        # Within max-staleness (300 ms) the class is served ...
+        stale_ms = int(info_understudy(daemon)["mirror_stale_ms"])
+        if stale_ms < 250:
+            assert conn.get("fresh:1") == b"a"
+        time.sleep(0.4)
+        # ... past it, fail-closed; a class without the bound is still served.
+        with pytest.raises(redis.ResponseError, match="TRYAGAIN primary unavailable"):
+            conn.get("fresh:1")
+        assert conn.get("session:1") == b"b"
+        # Back live after the primary returns and the mirror reloads.
+        primary.restart()
+        wait_state(daemon, "healthy")
+        wait_until(lambda: info_understudy(daemon)["mirror_state"] == "live", 10.0)
+        assert int(info_understudy(daemon)["mirror_stale_ms"]) == 0
+    finally:
+        daemon.stop()
+        daemon.cleanup()
