@@ -226,6 +226,8 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
     // CONFIG SET may have changed the limits since the last batch.
     parser_.set_limits(LimitsFrom(server_.config()));
     const size_t soft_limit = static_cast<size_t>(server_.config().client_output_soft_limit);
+    // One clock read per batch: a pipeline's requests arrive together.
+    if (start_ < end_) session_->last_active_ms = server_.clock().NowMs();
     while (start_ < end_ && !session_->close_after_reply && !session_->blocked) {
       if (session_->reply.size() + in_flight_ > soft_limit) {
         paused_ = true;
@@ -247,7 +249,6 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
         break;
       }
       if (status == protocol::ParseStatus::kCommand) {
-        session_->last_active_ms = server_.clock().NowMs();
         if (proxy_client_) {
           std::string_view raw =
               pending[0] == '*' ? pending.substr(0, parser_.consumed()) : std::string_view();
