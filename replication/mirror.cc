@@ -163,6 +163,7 @@ void Mirror::Drop() {
   pending_kinds_.clear();
   fetches_.clear();
   refetch_queue_.clear();
+  pending_keys_.clear();
   loading_ = false;
   scan_in_flight_ = false;
   if (live_) {
@@ -309,6 +310,10 @@ void Mirror::OnFetchReply(uint64_t token, const protocol::ReplyValue& value) {
   const int64_t now_ms = clock_.NowMs();
   for (const FetchedKey& key : fetched) {
     ApplyOutcome outcome = ApplyFetchedKey(key, db_, options_.limits, now_ms);
+    if (batch.refetch) {
+      auto pending = pending_keys_.find(key.key);
+      if (pending != pending_keys_.end() && --pending->second <= 0) pending_keys_.erase(pending);
+    }
     size_t class_index = classifier_.Classify(key.key);
     MirrorClassStats& stats = stats_[class_index];
     if (batch.refetch) ++stats.refetches;
@@ -368,6 +373,7 @@ void Mirror::OnPush(std::string_view push) {
     ++stats_[class_index].invalidations;
     if (refetch_queue_.empty()) refetch_queued_us_ = SteadyUs();
     refetch_queue_.push_back(key.str);
+    ++pending_keys_[key.str];
   }
   if (!refetch_queue_.empty() && !refetch_posted_) {
     refetch_posted_ = true;
@@ -383,8 +389,8 @@ void Mirror::FlushRefetches() {
   if (refetch_queue_.empty() || !fetcher_) return;
   std::vector<std::string> keys;
   keys.swap(refetch_queue_);
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  // Duplicates stay: each invalidation is paid back by one applied fetch
+  // (pending_keys_ counts them).
   SendFetch(std::move(keys), true);
 }
 

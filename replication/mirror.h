@@ -79,6 +79,11 @@ class Mirror {
   uint64_t average_refetch_latency_us() const {
     return refetch_batches_ == 0 ? 0 : refetch_latency_us_total_ / refetch_batches_;
   }
+  // True while an invalidation of `key` has arrived and its new value has
+  // not yet been applied: a near-cache read must then ask the primary.
+  bool IsPending(std::string_view key) const {
+    return !pending_keys_.empty() && pending_keys_.count(std::string(key)) > 0;
+  }
   // Indexed like classifier.classes().
   const std::vector<MirrorClassStats>& class_stats() const { return stats_; }
 
@@ -143,6 +148,9 @@ class Mirror {
   };
   std::unordered_map<uint64_t, FetchBatch> fetches_;
   std::vector<std::string> refetch_queue_;
+  // Keys invalidated and not yet re-fetched (counted per invalidation, so a
+  // key invalidated twice stays pending until both fetches are applied).
+  std::unordered_map<std::string, int> pending_keys_;
   int64_t refetch_queued_us_ = 0;
   bool refetch_posted_ = false;
 

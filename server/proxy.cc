@@ -60,6 +60,7 @@ Proxy::Proxy(Server& server, replication::PrimaryLink& link)
       write_through_session_(0, server.clock().NowMs()) {
   for (const replication::KeyClass& key_class : classifier_.classes()) {
     if (key_class.mirror) any_mirrored_ = true;
+    if (key_class.mirror && key_class.near_cache) any_near_cache_ = true;
   }
   const CommandTable& table = server.commands();
   known_.exec = table.Find("exec");
@@ -89,7 +90,7 @@ bool Proxy::IsLocalOnly(const CommandSpec& spec) const {
 }
 
 Proxy::Route Proxy::Decide(const ClientSession& client, const CommandSpec* spec,
-                           std::span<const std::string_view> args) const {
+                           std::span<const std::string_view> args, bool near_cache_ok) const {
   // Authentication, arity and the like are understudy's own business.
   if (!client.authenticated) return Route::kLocal;
   // Inside MULTI an unknown command is refused here, which aborts EXEC as
@@ -102,7 +103,12 @@ Proxy::Route Proxy::Decide(const ClientSession& client, const CommandSpec* spec,
     if (spec == known_.multi || spec == known_.discard) return Route::kLocal;
     if (client.in_multi && spec != known_.exec) return Route::kLocal;
   }
-  if (link_.healthy()) return Route::kPrimary;
+  if (link_.healthy()) {
+    // The mirror holds database 0 only.
+    const bool near =
+        near_cache_ok && client.db_index == 0 && spec != nullptr && NearCacheServes(*spec, args);
+    return near ? Route::kLocal : Route::kPrimary;
+  }
   // The primary cannot answer: the local store does, unless a key's class
   // (or, for a command understudy cannot run, the command) says otherwise.
   if (spec == nullptr) return Route::kReject;
@@ -121,6 +127,19 @@ bool Proxy::AnyKeyRejects(const CommandSpec& spec, std::span<const std::string_v
     if (ClassRejects(classifier_.ClassOf(args[index]))) return true;
   }
   return false;
+}
+
+bool Proxy::NearCacheServes(const CommandSpec& spec, std::span<const std::string_view> args) const {
+  if (!any_near_cache_ || mirror_ == nullptr || !mirror_->live()) return false;
+  if (!spec.has(kCmdReadOnly) || spec.has(kCmdBlocking)) return false;
+  key_indexes_.clear();
+  spec.KeyIndexes(args, &key_indexes_);
+  if (key_indexes_.empty()) return false;
+  for (int index : key_indexes_) {
+    const replication::KeyClass& key_class = classifier_.ClassOf(args[index]);
+    if (!key_class.near_cache || mirror_->IsPending(args[index])) return false;
+  }
+  return true;
 }
 
 bool Proxy::ClassRejects(const replication::KeyClass& key_class) const {
@@ -288,7 +307,7 @@ bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_vie
     return false;
   }
 
-  switch (proxy_.Decide(session, spec, args)) {
+  switch (proxy_.Decide(session, spec, args, outstanding_ == 0 && !pinned_)) {
     case Proxy::Route::kLocal: {
       const Proxy::KnownCommands& known = proxy_.known();
       const int db_before = session.db_index;

@@ -56,8 +56,10 @@ class Proxy {
   };
   // The route for `args` from `client` given the primary's state now.
   // `spec` is the command (nullptr: not a command understudy knows).
+  // `near_cache_ok`: the client has nothing in flight to the primary, so a
+  // read answered from the mirror cannot overtake its own write.
   Route Decide(const ClientSession& client, const CommandSpec* spec,
-               std::span<const std::string_view> args) const;
+               std::span<const std::string_view> args, bool near_cache_ok = false) const;
   // True when the primary must not be bypassed for the keys of `args`:
   // some key's class says `outage reject`, or is mirrored with a
   // max-staleness the mirror has exceeded (fail-closed).
@@ -69,6 +71,10 @@ class Proxy {
   void ApplyWriteThrough(int db, std::span<const std::string_view> args);
 
   bool IsLocalOnly(const CommandSpec& spec) const;
+  // While healthy: may this read be answered from the mirror? Every key's
+  // class has near-cache on, the mirror is live and no key has an
+  // invalidation still being fetched.
+  bool NearCacheServes(const CommandSpec& spec, std::span<const std::string_view> args) const;
   // During an outage: does `key_class` refuse to be served locally?
   bool ClassRejects(const replication::KeyClass& key_class) const;
 
@@ -96,6 +102,7 @@ class Proxy {
   replication::PrimaryLink& link_;
   replication::KeyClassifier classifier_;
   bool any_mirrored_ = false;
+  bool any_near_cache_ = false;
   const replication::Mirror* mirror_ = nullptr;
   std::unordered_set<const CommandSpec*> local_only_;
   KnownCommands known_;
