@@ -196,6 +196,8 @@ void Mirror::ScheduleRetry() {
 
 void Mirror::BeginLoad() {
   loading_ = true;
+  unseen_.clear();
+  for (std::string& key : LocalMirroredKeys()) unseen_.insert(std::move(key));
   load_class_ = 0;
   scan_cursor_ = "0";
   load_started_ms_ = clock_.NowMs();
@@ -310,6 +312,7 @@ void Mirror::OnFetchReply(uint64_t token, const protocol::ReplyValue& value) {
   const int64_t now_ms = clock_.NowMs();
   for (const FetchedKey& key : fetched) {
     ApplyOutcome outcome = ApplyFetchedKey(key, db_, options_.limits, now_ms);
+    if (!unseen_.empty()) unseen_.erase(key.key);
     if (batch.refetch) {
       auto pending = pending_keys_.find(key.key);
       if (pending != pending_keys_.end() && --pending->second <= 0) pending_keys_.erase(pending);
@@ -344,10 +347,17 @@ void Mirror::MaybeFinishLoad() {
     if (!batch.refetch) return;  // load batches still coming
   }
   loading_ = false;
+  // What the primary no longer has (deleted while we were away, or a
+  // restart with another dataset) goes here too.
+  const int64_t now_ms = clock_.NowMs();
+  for (const std::string& key : unseen_) {
+    if (db_.Delete(key, now_ms)) ++stats_[classifier_.Classify(key)].removed;
+  }
+  unseen_.clear();
   live_ = true;
   last_failure_.clear();
   ++loads_completed_;
-  last_load_duration_ms_ = clock_.NowMs() - load_started_ms_;
+  last_load_duration_ms_ = now_ms - load_started_ms_;
   spdlog::info("mirror loaded {} keys of {} mirrored classes from {}:{} in {} ms", load_keys_,
                mirrored_.size(), host_, port_, last_load_duration_ms_);
 }
@@ -374,6 +384,7 @@ void Mirror::OnPush(std::string_view push) {
     if (refetch_queue_.empty()) refetch_queued_us_ = SteadyUs();
     refetch_queue_.push_back(key.str);
     ++pending_keys_[key.str];
+    unseen_.erase(key.str);
   }
   if (!refetch_queue_.empty() && !refetch_posted_) {
     refetch_posted_ = true;
@@ -394,17 +405,21 @@ void Mirror::FlushRefetches() {
   SendFetch(std::move(keys), true);
 }
 
-void Mirror::RemoveAllMirroredKeys() {
-  std::vector<std::string> doomed;
-  const int64_t now_ms = clock_.NowMs();
+std::vector<std::string> Mirror::LocalMirroredKeys() {
+  std::vector<std::string> keys;
   uint64_t cursor = 0;
   do {
     cursor = db_.dict().Scan(cursor, [&](storage::Entry* entry) {
       size_t class_index = 0;
-      if (IsMirrored(entry->key(), &class_index)) doomed.emplace_back(entry->key());
+      if (IsMirrored(entry->key(), &class_index)) keys.emplace_back(entry->key());
     });
   } while (cursor != 0);
-  for (const std::string& key : doomed) db_.Delete(key, now_ms);
+  return keys;
+}
+
+void Mirror::RemoveAllMirroredKeys() {
+  const int64_t now_ms = clock_.NowMs();
+  for (const std::string& key : LocalMirroredKeys()) db_.Delete(key, now_ms);
 }
 
 }  // namespace understudy::replication

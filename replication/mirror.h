@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/clock.h"
@@ -104,6 +105,7 @@ class Mirror {
   void OnPush(std::string_view push);
   void FlushRefetches();
   void RemoveAllMirroredKeys();
+  std::vector<std::string> LocalMirroredKeys();
   void MaybeFinishLoad();
   bool IsMirrored(std::string_view key, size_t* class_index) const;
   void ScheduleRetry();
@@ -138,6 +140,10 @@ class Mirror {
   int64_t primary_keys_ = 0;  // DBSIZE when the load began
   uint64_t scanned_keys_ = 0;
   int64_t last_progress_log_ms_ = 0;
+  // Local keys of mirrored classes from before this load that the primary
+  // has not shown yet; whatever is left when the load ends is gone from the
+  // primary and is deleted here too.
+  std::unordered_set<std::string> unseen_;
 
   uint64_t next_token_ = 1;
   std::unordered_map<uint64_t, Pending> pending_kinds_;

@@ -186,3 +186,71 @@ def test_near_cache_answers_reads_locally_and_follows_other_writers(primary):
     finally:
         daemon.stop()
         daemon.cleanup()
+
+
+def mirrored_snapshot(conn: redis.Redis, patterns: list[str]) -> dict:
+    """Every key of the patterns with its type, value and expiry, read over `conn`."""
+    snapshot = {}
+    for pattern in patterns:
+        for key in conn.scan_iter(match=pattern, count=1000):
+            kind = conn.type(key)
+            if kind == b"string":
+                value = conn.get(key)
+            elif kind == b"hash":
+                value = conn.hgetall(key)
+            elif kind == b"set":
+                value = conn.smembers(key)
+            elif kind == b"zset":
+                value = conn.zrange(key, 0, -1, withscores=True)
+            else:
+                value = conn.lrange(key, 0, -1)
+            snapshot[key] = (kind, value, conn.pexpiretime(key))
+    return snapshot
+
+
+def test_cut_tracking_and_a_changed_dataset_end_with_an_equal_mirror(primary):
+    patterns = ["session:*", "blacklist:*"]
+    with primary.admin() as direct:
+        for i in range(300):
+            direct.set(f"session:{i}", f"v{i}", px=600_000 if i % 3 == 0 else None)
+        direct.sadd("blacklist:a", *[f"t{i}" for i in range(50)])
+    daemon = start_host(primary)
+    try:
+        loads = int(info_understudy(daemon)["mirror_loads"])
+        with primary.admin() as direct:
+            # Cut the mirror's tracking connection, change data meanwhile.
+            for entry in direct.client_list():
+                if entry.get("name") == "understudy-mirror":
+                    direct.client_kill_filter(_id=entry["id"])
+            direct.delete("session:1", "session:2")
+            direct.hset("session:h", mapping={"a": "1"})
+        wait_until(lambda: int(info_understudy(daemon)["mirror_loads"]) > loads, 10.0,
+                   what="a reload after the cut")
+        wait_until(lambda: info_understudy(daemon)["mirror_state"] == "live", 10.0)
+        # Restart the primary with another dataset.
+        with primary.admin() as direct:
+            direct.flushall()
+            direct.rpush("session:list", "a", "b")
+            direct.zadd("blacklist:z", {"m": 1.5})
+            direct.set("session:new", "n", px=300_000)
+            direct.save()
+        loads = int(info_understudy(daemon)["mirror_loads"])
+        primary.restart()
+        wait_state(daemon, "healthy")
+        wait_until(lambda: int(info_understudy(daemon)["mirror_loads"]) > loads, 10.0)
+        wait_until(lambda: info_understudy(daemon)["mirror_state"] == "live", 10.0)
+        with primary.admin() as direct:
+            expected = mirrored_snapshot(direct, patterns)
+        # Hang the primary: the first request times out and fails over, and
+        # everything after it is read from the local store.
+        primary.pause()
+        local = mirrored_snapshot(client(daemon), patterns)
+        assert info_understudy(daemon)["primary_state"] != "healthy"
+        assert local.keys() == expected.keys()
+        for key, (kind, value, expire_at) in expected.items():
+            assert local[key][:2] == (kind, value), key
+            assert abs(local[key][2] - expire_at) <= 10, key  # TTLs agree within 10 ms
+    finally:
+        primary.resume()
+        daemon.stop()
+        daemon.cleanup()
