@@ -381,19 +381,28 @@ void Mirror::OnPush(std::string_view push) {
     // are none of the mirror's business.
     if (!IsMirrored(key.str, &class_index)) continue;
     ++stats_[class_index].invalidations;
-    if (refetch_queue_.empty()) refetch_queued_us_ = SteadyUs();
-    refetch_queue_.push_back(key.str);
-    ++pending_keys_[key.str];
-    unseen_.erase(key.str);
+    QueueRefetch(key.str);
   }
-  if (!refetch_queue_.empty() && !refetch_posted_) {
-    refetch_posted_ = true;
-    // One fetch for every invalidation that arrives in this turn of the loop.
-    asio::post(io_, [this, generation = generation_] {
-      refetch_posted_ = false;
-      if (generation == generation_) FlushRefetches();
-    });
-  }
+}
+
+void Mirror::Refetch(std::string_view key) {
+  size_t class_index = 0;
+  if (!live_ || !fetcher_ || !IsMirrored(key, &class_index)) return;
+  QueueRefetch(key);
+}
+
+void Mirror::QueueRefetch(std::string_view key) {
+  if (refetch_queue_.empty()) refetch_queued_us_ = SteadyUs();
+  refetch_queue_.emplace_back(key);
+  ++pending_keys_[std::string(key)];
+  unseen_.erase(std::string(key));
+  if (refetch_posted_) return;
+  refetch_posted_ = true;
+  // One fetch for every key queued in this turn of the loop.
+  asio::post(io_, [this, generation = generation_] {
+    refetch_posted_ = false;
+    if (generation == generation_) FlushRefetches();
+  });
 }
 
 void Mirror::FlushRefetches() {

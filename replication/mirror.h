@@ -80,6 +80,11 @@ class Mirror {
   uint64_t average_refetch_latency_us() const {
     return refetch_batches_ == 0 ? 0 : refetch_latency_us_total_ / refetch_batches_;
   }
+  // Fetches `key` again (if it is of a mirrored class and the mirror is
+  // live): after this host applied its own acknowledged write locally, the
+  // primary's value then replaces it, so a write applied twice (the
+  // invalidation's re-fetch came first) cannot leave the mirror off.
+  void Refetch(std::string_view key);
   // True while an invalidation of `key` has arrived and its new value has
   // not yet been applied: a near-cache read must then ask the primary.
   bool IsPending(std::string_view key) const {
@@ -104,6 +109,7 @@ class Mirror {
   void OnFetchReply(uint64_t token, const protocol::ReplyValue& value);
   void OnPush(std::string_view push);
   void FlushRefetches();
+  void QueueRefetch(std::string_view key);
   void RemoveAllMirroredKeys();
   std::vector<std::string> LocalMirroredKeys();
   void MaybeFinishLoad();

@@ -170,6 +170,16 @@ void Proxy::ApplyWriteThrough(int db, std::span<const std::string_view> args) {
   server_.Execute(write_through_session_, args);
   write_through_session_.reply.clear();
   ++stats_.write_through;
+  // The invalidation this write causes may have been re-fetched already, in
+  // which case the write now counts twice locally (an INCR): the primary's
+  // value, fetched once more, settles it.
+  if (mirror_ != nullptr && db == 0) {
+    const CommandSpec* spec = server_.commands().Lookup(args).spec;
+    if (spec == nullptr) return;
+    key_indexes_.clear();
+    spec->KeyIndexes(args, &key_indexes_);
+    for (int index : key_indexes_) mirror_->Refetch(args[index]);
+  }
 }
 
 // ---------------------------------------------------------------- ProxyClient

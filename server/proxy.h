@@ -45,7 +45,7 @@ class Proxy {
   ProxyStats& stats() { return stats_; }
   // The mirror of the mirrored classes, when some class is mirrored; its
   // staleness bounds how long such classes are served in an outage.
-  void set_mirror(const replication::Mirror* mirror) { mirror_ = mirror; }
+  void set_mirror(replication::Mirror* mirror) { mirror_ = mirror; }
   const replication::Mirror* mirror() const { return mirror_; }
 
   // How one request is answered.
@@ -103,7 +103,7 @@ class Proxy {
   replication::KeyClassifier classifier_;
   bool any_mirrored_ = false;
   bool any_near_cache_ = false;
-  const replication::Mirror* mirror_ = nullptr;
+  replication::Mirror* mirror_ = nullptr;
   std::unordered_set<const CommandSpec*> local_only_;
   KnownCommands known_;
   ClientSession write_through_session_;
