@@ -92,7 +92,7 @@ PrimaryLink::PrimaryLink(asio::io_context& io, PrimaryLinkOptions options, const
     }
   }
   health_.set_listener([this](PrimaryState from, PrimaryState to, std::string_view reason) {
-    if (to == PrimaryState::kHealthy) {
+    if (to == PrimaryState::kHealthy || to == PrimaryState::kRecovering) {
       spdlog::info("primary {} is {} (was {}): {}", address(), PrimaryStateName(to),
                    PrimaryStateName(from), reason);
     } else {
@@ -250,12 +250,21 @@ void PrimaryLink::OnProbeResult(bool ok, FailureKind kind, std::string_view deta
   if (stopped_) return;
   const int64_t now_ms = clock_.NowMs();
   if (ok) {
+    last_probe_failure_.clear();
     health_.OnProbeSuccess(now_ms);
     ++epoch_;
     // Reconciliation of an outage journal will run here; until it exists,
     // recovering completes at once.
     health_.OnRecovered(now_ms);
     return;
+  }
+  // A probe that keeps failing for the same reason is logged once; a new
+  // reason (refused, then a wrong password...) is logged when it appears,
+  // so an operator sees why the link does not come up.
+  std::string reason = std::string(FailureKindName(kind)) + ": " + std::string(detail);
+  if (reason != last_probe_failure_) {
+    spdlog::warn("primary {} probe failed: {}", address(), reason);
+    last_probe_failure_ = std::move(reason);
   }
   health_.OnFailure(kind, detail, now_ms);
   // The address Sentinel gave is not (or no longer) a master: ask again.

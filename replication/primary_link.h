@@ -115,6 +115,7 @@ class PrimaryLink {
   std::shared_ptr<UpstreamConnection> probe_;
   bool probe_running_ = false;
   uint64_t probe_generation_ = 0;
+  std::string last_probe_failure_;  // logged once until it changes
   std::unique_ptr<SentinelWatcher> sentinel_;
   StateListener state_listener_;
   bool stopped_ = false;
