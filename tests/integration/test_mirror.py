@@ -254,3 +254,41 @@ def test_cut_tracking_and_a_changed_dataset_end_with_an_equal_mirror(primary):
         primary.resume()
         daemon.stop()
         daemon.cleanup()
+
+
+def test_every_type_written_two_ways_reaches_the_other_host(primary):
+    host_a = start_host(primary)
+    host_b = start_host(primary)
+    try:
+        a = client(host_a)
+        a.set("session:str", "via-a", px=600_000)
+        a.hset("session:hash", mapping={"f": "via-a"})
+        a.sadd("blacklist:set", "via-a")
+        a.zadd("session:zset", {"via-a": 2.5})
+        a.rpush("session:list", "via-a")
+        with primary.admin() as direct:  # another client, straight to the primary
+            direct.set("blacklist:str", "direct", px=600_000)
+            direct.hset("blacklist:hash", mapping={"f": "direct"})
+            direct.sadd("session:set", "direct")
+            direct.zadd("blacklist:zset", {"direct": -1.25})
+            direct.rpush("blacklist:list", "direct", "x")
+            direct.set("session:short", "gone soon", px=300)
+            expected = mirrored_snapshot(direct, ["session:*", "blacklist:*"])
+        # Host B has them all once its tracking connection has caught up
+        # (near-cache is off here, so look at the counters).
+        wait_until(lambda: sum(int(class_counters(host_b, name)["refetches"])
+                               for name in ("session", "blacklist")) >= 11, 5.0,
+                   what="host B re-fetched every written key")
+        time.sleep(0.5)  # session:short expires on the primary meanwhile
+        expected.pop(b"session:short", None)
+        primary.kill()
+        local = mirrored_snapshot(client(host_b), ["session:*", "blacklist:*"])
+        assert local.keys() == expected.keys()  # session:short expired here too
+        for key, (kind, value, expire_at) in expected.items():
+            assert local[key][:2] == (kind, value), key
+            assert abs(local[key][2] - expire_at) <= 10, key
+    finally:
+        host_a.stop()
+        host_a.cleanup()
+        host_b.stop()
+        host_b.cleanup()
