@@ -224,18 +224,27 @@ ProxyClient::Slot* ProxyClient::FindSlot(uint64_t token) {
   return &slots_[index];
 }
 
-void ProxyClient::RunLocally(std::span<const std::string_view> args) {
+void ProxyClient::Execute(ClientSession& session, std::span<const std::string_view> args,
+                          const CommandLookup* lookup) {
+  if (lookup != nullptr) {
+    proxy_.server().Execute(session, args, *lookup);
+  } else {
+    proxy_.server().Execute(session, args);
+  }
+}
+
+void ProxyClient::RunLocally(std::span<const std::string_view> args, const CommandLookup* lookup) {
   ClientSession& session = *session_;
   ++proxy_.stats().local;
   if (slots_.empty()) {
-    proxy_.server().Execute(session, args);
+    Execute(session, args, lookup);
     return;
   }
   // Behind replies still awaited: keep this one until they are out.
   Slot& slot = NewSlot(SlotKind::kLocal);
   std::string earlier;
   earlier.swap(session.reply);
-  proxy_.server().Execute(session, args);
+  Execute(session, args, lookup);
   slot.reply.swap(session.reply);
   session.reply.swap(earlier);
   slot.done = true;
@@ -270,7 +279,7 @@ bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_vie
   // An unknown subcommand of a command understudy answers itself (CLIENT
   // TRACKING, say) must not reach a shared connection: refused here.
   if (spec == nullptr && lookup.container != nullptr && proxy_.IsLocalOnly(*lookup.container)) {
-    RunLocally(args);
+    RunLocally(args, &lookup);
     return true;
   }
   const UnknownCommand unknown =
@@ -291,7 +300,7 @@ bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_vie
     // handled here.
     if (proxy_.known().quit == spec || proxy_.known().reset == spec) {
       Unpin();
-      RunLocally(args);
+      RunLocally(args, &lookup);
       return true;
     }
     if (pinned_ && !pinned_->closed()) {
@@ -306,7 +315,7 @@ bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_vie
   // connection cannot match to one request (and RESP3 sends them as
   // pushes). The local answer is the same: subscribed to nothing.
   if (IsUnsubscribe(spec)) {
-    RunLocally(args);
+    RunLocally(args, &lookup);
     return true;
   }
 
@@ -322,7 +331,7 @@ bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_vie
       const Proxy::KnownCommands& known = proxy_.known();
       const int db_before = session.db_index;
       const bool was_in_multi = session.in_multi;
-      RunLocally(args);
+      RunLocally(args, &lookup);
       if (known.reset == spec) {
         Unpin();
       } else if (known.select == spec && pinned_) {

@@ -164,8 +164,12 @@ class ProxyClient : public replication::ReplyTarget,
     bool tunnel_after = false;
   };
 
-  void RunLocally(std::span<const std::string_view> args);
+  // Runs the request here, in its turn; `lookup` (when given) is its
+  // command as Handle found it, so it is not looked up again.
+  void RunLocally(std::span<const std::string_view> args, const CommandLookup* lookup = nullptr);
   void Reply(std::string_view error_text);
+  void Execute(ClientSession& session, std::span<const std::string_view> args,
+               const CommandLookup* lookup);
   Slot& NewSlot(SlotKind kind);
   Slot* FindSlot(uint64_t token);
   void FailOver(Slot& slot);

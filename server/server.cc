@@ -108,8 +108,8 @@ void Server::RejectUnknown(ClientSession& client, std::span<const std::string_vi
   reply.Error(message);
 }
 
-void Server::Execute(ClientSession& client, std::span<const std::string_view> args) {
-  CommandLookup lookup = commands_.Lookup(args);
+void Server::Execute(ClientSession& client, std::span<const std::string_view> args,
+                     const CommandLookup& lookup) {
   const CommandSpec* spec = lookup.spec;
   if (spec == nullptr) {
     RejectUnknown(client, args, lookup);

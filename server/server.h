@@ -80,7 +80,12 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Runs one request for `client`, appending the reply to client.reply.
-  void Execute(ClientSession& client, std::span<const std::string_view> args);
+  void Execute(ClientSession& client, std::span<const std::string_view> args) {
+    Execute(client, args, commands_.Lookup(args));
+  }
+  // The same, for a caller that has looked the command up already.
+  void Execute(ClientSession& client, std::span<const std::string_view> args,
+               const CommandLookup& lookup);
   // Runs a command that passed the checks (also used by EXEC). `now_ms`
   // fixes the command's time (EXEC runs its queue at one instant, as Redis
   // does); by default the clock is read.
