@@ -5,6 +5,8 @@
 #include <memory>
 #include <utility>
 
+#include "common/numbers.h"
+
 namespace understudy::protocol {
 namespace {
 
@@ -41,34 +43,14 @@ size_t MaxLineLength(char type) {
   }
 }
 
-// Redis's string2ll rules, which every Redis writes its numbers in: optional
-// '-', digits without a leading zero ("0" alone is fine), no '+', no spaces,
-// must fit in int64_t.
+// Redis writes its numbers by string2ll's rules (common/numbers.h); a
+// single digit, the common case ("$3", "*2", ":1"), is decided inline.
 inline bool ParseDecimal(const char* p, size_t len, int64_t* out) {
-  if (len == 1 && p[0] >= '0' && p[0] <= '9') {  // the common case: "$3", "*2", ":1"
+  if (len == 1 && p[0] >= '0' && p[0] <= '9') {
     *out = p[0] - '0';
     return true;
   }
-  if (len == 0 || len > kMaxNumberLine) return false;
-  size_t i = 0;
-  const bool negative = p[0] == '-';
-  if (negative) i = 1;
-  if (i == len || p[i] < '1' || p[i] > '9') return false;
-  uint64_t value = 0;
-  for (; i < len; ++i) {
-    if (p[i] < '0' || p[i] > '9') return false;
-    const uint64_t digit = p[i] - '0';
-    if (value > (UINT64_MAX - digit) / 10) return false;
-    value = value * 10 + digit;
-  }
-  if (negative) {
-    if (value > static_cast<uint64_t>(INT64_MAX) + 1) return false;
-    *out = static_cast<int64_t>(0 - value);
-  } else {
-    if (value > static_cast<uint64_t>(INT64_MAX)) return false;
-    *out = static_cast<int64_t>(value);
-  }
-  return true;
+  return ParseInt64(std::string_view(p, len), out);
 }
 
 // Optional '-' and at least one digit (RESP3 big number).

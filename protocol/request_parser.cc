@@ -2,40 +2,15 @@
 
 #include <cstring>
 
+#include "common/numbers.h"
+
 namespace understudy::protocol {
 namespace {
 
-// Redis's string2ll rules for the length fields: optional '-', digits, no
-// leading zeros (except "0"), no '+', no spaces, no overflow.
+// Length fields follow Redis's string2ll rules, as every integer argument
+// does (common/numbers.h).
 bool ParseLength(const char* p, size_t len, int64_t* out) {
-  if (len == 0 || len > 20) return false;
-  bool negative = false;
-  size_t i = 0;
-  if (p[0] == '-') {
-    negative = true;
-    i = 1;
-    if (len == 1) return false;
-  }
-  if (len == 1 && p[0] == '0') {
-    *out = 0;
-    return true;
-  }
-  if (p[i] < '1' || p[i] > '9') return false;
-  uint64_t value = 0;
-  for (; i < len; ++i) {
-    if (p[i] < '0' || p[i] > '9') return false;
-    uint64_t digit = p[i] - '0';
-    if (value > (UINT64_MAX - digit) / 10) return false;
-    value = value * 10 + digit;
-  }
-  if (negative) {
-    if (value > static_cast<uint64_t>(INT64_MAX) + 1) return false;
-    *out = static_cast<int64_t>(0 - value);
-  } else {
-    if (value > static_cast<uint64_t>(INT64_MAX)) return false;
-    *out = static_cast<int64_t>(value);
-  }
-  return true;
+  return ParseInt64(std::string_view(p, len), out);
 }
 
 bool IsHexDigit(char c) {

@@ -381,9 +381,7 @@ void UpstreamConnection::OnTimer() {
   ArmTimer();
 }
 
-void UpstreamConnection::Fail(FailureKind kind, std::string detail) {
-  Shut(&kind, detail);
-}
+void UpstreamConnection::Fail(FailureKind kind, std::string detail) { Shut(&kind, detail); }
 
 void UpstreamConnection::Close() { Shut(nullptr, ""); }
 

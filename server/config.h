@@ -123,14 +123,14 @@ struct Config {
   std::string primary_tls_ca_cert_file;  // empty: the system's trust store
   std::string primary_tls_cert_file;     // client certificate, with the key file
   std::string primary_tls_key_file;
-  std::string primary_tls_server_name;           // SNI and name check; empty: the primary's host
-  int64_t primary_timeout_ms = 200;              // a slower reply makes the primary suspect
-  int64_t primary_probe_interval_ms = 100;       // first probe delay while not healthy
-  int64_t primary_probe_max_interval_ms = 500;   // cap of the probe backoff
-  int primary_connections = 2;                   // shared pipelined upstream connections
-  int primary_pinned_max = 256;                  // pinned upstream connections for stateful clients
-  std::vector<HostPort> primary_sentinels;       // `primary-sentinel HOST PORT` lines
-  std::string primary_name;                      // the master's name at the Sentinels
+  std::string primary_tls_server_name;          // SNI and name check; empty: the primary's host
+  int64_t primary_timeout_ms = 200;             // a slower reply makes the primary suspect
+  int64_t primary_probe_interval_ms = 100;      // first probe delay while not healthy
+  int64_t primary_probe_max_interval_ms = 500;  // cap of the probe backoff
+  int primary_connections = 2;                  // shared pipelined upstream connections
+  int primary_pinned_max = 256;                 // pinned upstream connections for stateful clients
+  std::vector<HostPort> primary_sentinels;      // `primary-sentinel HOST PORT` lines
+  std::string primary_name;                     // the master's name at the Sentinels
 
   bool has_primary() const { return !primary_host.empty() || !primary_sentinels.empty(); }
 

@@ -49,6 +49,20 @@ UnknownCommand ClassifyUnknown(std::string_view name) {
   return UnknownCommand::kForward;
 }
 
+// Runs `run`, which writes replies to `session`, and returns what it wrote,
+// leaving the output already pending for the client where it was (a reply
+// that must wait its turn behind others).
+template <typename Run>
+std::string CaptureReply(ClientSession& session, Run&& run) {
+  std::string earlier;
+  earlier.swap(session.reply);
+  run();
+  std::string captured;
+  captured.swap(session.reply);
+  session.reply.swap(earlier);
+  return captured;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- Proxy
@@ -242,11 +256,7 @@ void ProxyClient::RunLocally(std::span<const std::string_view> args, const Comma
   }
   // Behind replies still awaited: keep this one until they are out.
   Slot& slot = NewSlot(SlotKind::kLocal);
-  std::string earlier;
-  earlier.swap(session.reply);
-  Execute(session, args, lookup);
-  slot.reply.swap(session.reply);
-  session.reply.swap(earlier);
+  slot.reply = CaptureReply(session, [&] { Execute(session, args, lookup); });
   slot.done = true;
 }
 
@@ -378,7 +388,10 @@ replication::UpstreamConnection* ProxyClient::ConnectionFor(bool want_pinned, bo
       return nullptr;
     }
     pinned_ = proxy_.link().OpenPinned(resp3, session.db_index);
-    if (!pinned_) return nullptr;
+    if (!pinned_) {
+      Reply("ERR too many clients in a stateful mode (primary-pinned-max reached)");
+      return nullptr;
+    }
   }
   if (pinned_) {
     connection = pinned_.get();
@@ -401,10 +414,7 @@ bool ProxyClient::SendToPrimary(const CommandSpec* spec, std::span<const std::st
   bool must_wait = false;
   replication::UpstreamConnection* connection = ConnectionFor(want_pinned, &must_wait);
   if (must_wait) return false;
-  if (connection == nullptr) {
-    Reply("ERR too many clients in a stateful mode (primary-pinned-max reached)");
-    return true;
-  }
+  if (connection == nullptr) return true;  // refused, with the reply written
   ++proxy_.stats().proxied;
   if (tunnel) {
     connection->EnterTunnel(shared_from_this());
@@ -462,10 +472,7 @@ bool ProxyClient::SendTransaction() {
   bool must_wait = false;
   replication::UpstreamConnection* connection = ConnectionFor(want_pinned, &must_wait);
   if (must_wait) return false;
-  if (connection == nullptr) {
-    Reply("ERR too many clients in a stateful mode (primary-pinned-max reached)");
-    return true;
-  }
+  if (connection == nullptr) return true;  // refused, with the reply written
   ++proxy_.stats().proxied;
   // MULTI, the commands and EXEC leave in one block, so nothing of another
   // client sharing the connection comes between them; only EXEC's reply
@@ -576,12 +583,9 @@ std::string ProxyClient::MergeExecReply(const Slot& slot, std::string_view reply
     }
     const QueuedCommand& command = slot.queued[i];
     views.assign(command.args.begin(), command.args.end());
-    std::string earlier;
-    earlier.swap(session.reply);
     ++proxy_.stats().local;
-    proxy_.server().Execute(session, views);
-    merged.append(slot.places[i] == QueuedPlace::kBoth ? std::string(from_primary) : session.reply);
-    session.reply.swap(earlier);
+    std::string here = CaptureReply(session, [&] { proxy_.server().Execute(session, views); });
+    merged.append(slot.places[i] == QueuedPlace::kBoth ? from_primary : std::string_view(here));
   }
   return merged;
 }
@@ -618,8 +622,14 @@ void ProxyClient::OnUpstreamFailed(uint64_t token) {
 // docs/primary-link.md for what that means per merge rule).
 void ProxyClient::FailOver(Slot& slot) {
   ClientSession& session = *session_;
-  std::string earlier;
-  earlier.swap(session.reply);
+  slot.reply = CaptureReply(session, [&] { AnswerLocally(slot); });
+  slot.done = true;
+  slot.request.clear();
+}
+
+// The local answer to a failed-over request, written to the client's reply.
+void ProxyClient::AnswerLocally(Slot& slot) {
+  ClientSession& session = *session_;
   switch (slot.kind) {
     case SlotKind::kBlocking:
       // As if its timeout had passed: the client asks again and is then
@@ -660,10 +670,6 @@ void ProxyClient::FailOver(Slot& slot) {
       break;
     }
   }
-  slot.reply.swap(session.reply);
-  session.reply.swap(earlier);
-  slot.done = true;
-  slot.request.clear();
 }
 
 void ProxyClient::OnUpstreamBatchEnd() {

@@ -173,6 +173,7 @@ class ProxyClient : public replication::ReplyTarget,
   Slot& NewSlot(SlotKind kind);
   Slot* FindSlot(uint64_t token);
   void FailOver(Slot& slot);
+  void AnswerLocally(Slot& slot);
   // Moves every reply whose turn has come to the client's output.
   void Drain();
   // `tunnel`: the command turns the connection into a stream (SUBSCRIBE,
@@ -186,6 +187,9 @@ class ProxyClient : public replication::ReplyTarget,
   // Forgets the client's WATCH on the primary too (DISCARD, an EXEC that
   // aborts here): the pinned connection is sent UNWATCH.
   void DropWatch();
+  // The connection this client's next request must use. nullptr with
+  // *must_wait: earlier replies are due on another connection first;
+  // nullptr without: no pinned connection is free (the error is replied).
   replication::UpstreamConnection* ConnectionFor(bool want_pinned, bool* must_wait);
   void Unpin();
 

@@ -31,12 +31,6 @@ constexpr std::string_view kHashValueNotInteger = "ERR hash value is not an inte
 constexpr std::string_view kHashValueNotFloat = "ERR hash value is not a float";
 constexpr std::string_view kIncrementNotFinite = "ERR value is NaN or Infinity";
 constexpr std::string_view kResultNotFinite = "ERR increment would produce NaN or Infinity";
-constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
-// Redis's wording, grammar included.
-constexpr std::string_view kCountOutOfRange =
-    "ERR value is out of range, value must between -9223372036854775807 and "
-    "9223372036854775807";
-constexpr std::string_view kOutOfRange = "ERR value is out of range";
 
 // HRANDFIELD with a negative count streams its reply in batches of this
 // many draws, so a huge count costs output buffer (as in Redis) but no
@@ -69,13 +63,6 @@ Entry* FindOrCreateHash(CommandContext& ctx, std::string_view key) {
 // Deletes `key` if its hash lost its last field.
 void DeleteIfEmpty(CommandContext& ctx, std::string_view key, const Value& hash) {
   if (storage::HashSize(hash) == 0) ctx.db.Delete(key, ctx.now_ms);
-}
-
-// A generator for HRANDFIELD. Seeded per call: the command is rare, and a
-// fresh seed keeps the draws unpredictable without state shared by clients.
-std::mt19937_64 MakeRng() {
-  std::random_device device;
-  return std::mt19937_64((static_cast<uint64_t>(device()) << 32) | device());
 }
 
 // The common part of HSET and HMSET, which differ only in their reply.
@@ -291,25 +278,8 @@ void ReplyRandomPairs(CommandContext& ctx, const std::vector<HashPair>& pairs, b
 // least the size); count < 0: -count independent draws.
 void HRandFieldWithCount(CommandContext& ctx) {
   int64_t count = 0;
-  if (!ParseIntegerArg(ctx, ctx.args[2], &count)) return;
-  if (count == std::numeric_limits<int64_t>::min()) {
-    ctx.reply.Error(kCountOutOfRange);
-    return;
-  }
   bool with_values = false;
-  if (ctx.argc() > 4 || (ctx.argc() == 4 && !IsOption(ctx.args[3], "withvalues"))) {
-    ctx.reply.Error(errors::kSyntax);
-    return;
-  }
-  if (ctx.argc() == 4) {
-    with_values = true;
-    // Twice the count must still fit in a signed 64-bit reply length.
-    constexpr int64_t kHalf = std::numeric_limits<int64_t>::max() / 2;
-    if (count < -kHalf || count > kHalf) {
-      ctx.reply.Error(kOutOfRange);
-      return;
-    }
-  }
+  if (!ParseRandomCount(ctx, "withvalues", &count, &with_values)) return;
   Entry* e = nullptr;
   if (!LookupRead(ctx, ctx.args[1], ValueType::kHash, &e)) return;
   if (e == nullptr || count == 0) {
@@ -317,7 +287,7 @@ void HRandFieldWithCount(CommandContext& ctx) {
     return;
   }
   const Value& hash = e->value();
-  std::mt19937_64 rng = MakeRng();
+  std::mt19937_64& rng = ctx.db.rng();
   // Under RESP3 each pair is one array item; under RESP2 it is two.
   const int64_t per_pair = with_values && !ctx.reply.resp3() ? 2 : 1;
   std::vector<HashPair> pairs;
@@ -350,7 +320,7 @@ void HRandFieldCommand(CommandContext& ctx) {
     ctx.reply.Null();
     return;
   }
-  std::mt19937_64 rng = MakeRng();
+  std::mt19937_64& rng = ctx.db.rng();
   ctx.reply.Bulk(storage::HashRandomPair(e->value(), rng).field);
 }
 
@@ -361,20 +331,9 @@ void HRandFieldCommand(CommandContext& ctx) {
 // Redis, the options are checked only once the key is known to be a hash.
 void HScanCommand(CommandContext& ctx) {
   uint64_t cursor = 0;
-  if (!ParseScanCursor(ctx.args[2], &cursor)) {
-    ctx.reply.Error(kInvalidCursor);
-    return;
-  }
   Entry* e = nullptr;
-  if (!LookupRead(ctx, ctx.args[1], ValueType::kHash, &e)) return;
-  if (e == nullptr) {
-    ctx.reply.ArrayHeader(2);
-    ctx.reply.Bulk("0");
-    ctx.reply.EmptyArray();
-    return;
-  }
   ScanOptions options;
-  if (!ParseScanOptions(ctx, 3, &options)) return;
+  if (!BeginKeyScan(ctx, ValueType::kHash, &cursor, &e, &options)) return;
   const int64_t count = options.count;
   const std::string_view pattern = options.pattern;
   const bool use_pattern = options.use_pattern;

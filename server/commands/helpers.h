@@ -1,5 +1,6 @@
 #pragma once
 
+#include <limits>
 #include <string_view>
 
 #include "common/numbers.h"
@@ -122,6 +123,54 @@ inline bool LookupWrite(CommandContext& ctx, std::string_view key, storage::Valu
     return false;
   }
   *entry = e;
+  return true;
+}
+
+// The start of HSCAN, SSCAN and ZSCAN, in Redis's order of checks: the
+// cursor (args[2]), then the key (args[1], which must hold `type`), then the
+// options (args[3] on) - a missing key replies the empty scan whatever
+// options follow. Returns false once it has replied (an error, or that
+// empty scan); otherwise *entry is the live key.
+inline bool BeginKeyScan(CommandContext& ctx, storage::ValueType type, uint64_t* cursor,
+                         storage::Entry** entry, ScanOptions* options) {
+  if (!ParseScanCursor(ctx.args[2], cursor)) {
+    ctx.reply.Error("ERR invalid cursor");
+    return false;
+  }
+  if (!LookupRead(ctx, ctx.args[1], type, entry)) return false;
+  if (*entry == nullptr) {
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk("0");
+    ctx.reply.EmptyArray();
+    return false;
+  }
+  return ParseScanOptions(ctx, 3, options);
+}
+
+// The `count [WITH...]` arguments of HRANDFIELD and ZRANDMEMBER (args[2] and
+// an optional args[3], which must be `pair_option`). Replies Redis's error
+// and returns false on a bad count or option. With the option, twice the
+// count must still fit a signed 64-bit reply length.
+inline bool ParseRandomCount(CommandContext& ctx, std::string_view pair_option, int64_t* count,
+                             bool* with_pairs) {
+  if (!ParseIntegerArg(ctx, ctx.args[2], count)) return false;
+  if (*count == std::numeric_limits<int64_t>::min()) {
+    // Redis's wording, grammar included.
+    ctx.reply.Error(
+        "ERR value is out of range, value must between -9223372036854775807 and "
+        "9223372036854775807");
+    return false;
+  }
+  if (ctx.argc() > 4 || (ctx.argc() == 4 && !IsOption(ctx.args[3], pair_option))) {
+    ctx.reply.Error(errors::kSyntax);
+    return false;
+  }
+  *with_pairs = ctx.argc() == 4;
+  constexpr int64_t kHalf = std::numeric_limits<int64_t>::max() / 2;
+  if (*with_pairs && (*count < -kHalf || *count > kHalf)) {
+    ctx.reply.Error("ERR value is out of range");
+    return false;
+  }
   return true;
 }
 

@@ -29,7 +29,6 @@ constexpr std::string_view kNumKeysNotPositive = "ERR numkeys should be greater 
 constexpr std::string_view kTooManyNumKeys =
     "ERR Number of keys can't be greater than number of args";
 constexpr std::string_view kLimitNegative = "ERR LIMIT can't be negative";
-constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
 
 // SPOP with a count removes members one by one while this many times more
 // members remain than are popped; otherwise it rebuilds the set from the
@@ -577,21 +576,10 @@ void SDiffStoreCommand(CommandContext& ctx) { StoreCombined(ctx, SetOp::kDiff); 
 // The options are parsed only once the key is known to be a set: a missing
 // key replies an empty scan whatever follows (as Redis 7.0).
 void SScanCommand(CommandContext& ctx) {
-  uint64_t cursor;
-  if (!ParseScanCursor(ctx.args[2], &cursor)) {
-    ctx.reply.Error(kInvalidCursor);
-    return;
-  }
-  Entry* e;
-  if (!LookupRead(ctx, ctx.args[1], ValueType::kSet, &e)) return;
-  if (e == nullptr) {
-    ctx.reply.ArrayHeader(2);
-    ctx.reply.Bulk("0");
-    ctx.reply.EmptyArray();
-    return;
-  }
+  uint64_t cursor = 0;
+  Entry* e = nullptr;
   ScanOptions options;
-  if (!ParseScanOptions(ctx, 3, &options)) return;
+  if (!BeginKeyScan(ctx, ValueType::kSet, &cursor, &e, &options)) return;
   const int64_t count = options.count;
   const std::string_view pattern = options.pattern;
   const bool use_pattern = options.use_pattern;

@@ -388,8 +388,7 @@ void ZMPopCommand(CommandContext& ctx) {
 
 // ZRANDMEMBER key [count [WITHSCORES]]
 void ZRandMemberCommand(CommandContext& ctx) {
-  std::random_device seed;
-  std::mt19937_64 rng((static_cast<uint64_t>(seed()) << 32) ^ seed());
+  std::mt19937_64& rng = ctx.db.rng();
   if (ctx.argc() < 3) {
     Entry* entry = nullptr;
     if (!LookupRead(ctx, ctx.args[1], ValueType::kZSet, &entry)) return;
@@ -403,26 +402,8 @@ void ZRandMemberCommand(CommandContext& ctx) {
     return;
   }
   int64_t count = 0;
-  if (!ParseIntegerArg(ctx, ctx.args[2], &count)) return;
-  if (count == std::numeric_limits<int64_t>::min()) {
-    ctx.reply.Error(
-        "ERR value is out of range, value must between -9223372036854775807 and "
-        "9223372036854775807");
-    return;
-  }
   bool withscores = false;
-  if (ctx.argc() > 4 || (ctx.argc() == 4 && !IsOption(ctx.args[3], "withscores"))) {
-    ctx.reply.Error(errors::kSyntax);
-    return;
-  }
-  if (ctx.argc() == 4) {
-    withscores = true;
-    constexpr int64_t kHalf = std::numeric_limits<int64_t>::max() / 2;
-    if (count < -kHalf || count > kHalf) {
-      ctx.reply.Error("ERR value is out of range");
-      return;
-    }
-  }
+  if (!ParseRandomCount(ctx, "withscores", &count, &withscores)) return;
   Entry* entry = nullptr;
   if (!LookupRead(ctx, ctx.args[1], ValueType::kZSet, &entry)) return;
   if (entry == nullptr || count == 0) {
@@ -455,18 +436,9 @@ std::string ListpackScoreText(double score) {
 // index like SCAN (COUNT members per call, at most COUNT*10 buckets).
 void ZScanCommand(CommandContext& ctx) {
   uint64_t cursor = 0;
-  if (!ParseScanCursor(ctx.args[2], &cursor)) {
-    ctx.reply.Error("ERR invalid cursor");
-    return;
-  }
   Entry* entry = nullptr;
-  if (!LookupRead(ctx, ctx.args[1], ValueType::kZSet, &entry)) return;
-  if (entry == nullptr) {
-    ctx.reply.Raw("*2\r\n$1\r\n0\r\n*0\r\n");
-    return;
-  }
   ScanOptions options;
-  if (!ParseScanOptions(ctx, 3, &options)) return;
+  if (!BeginKeyScan(ctx, ValueType::kZSet, &cursor, &entry, &options)) return;
   const int64_t count = options.count;
   const std::string_view pattern = options.pattern;
   const bool use_pattern = options.use_pattern;
