@@ -70,7 +70,7 @@ std::string CaptureReply(ClientSession& session, Run&& run) {
 Proxy::Proxy(Server& server, replication::PrimaryLink& link)
     : server_(server),
       link_(link),
-      classifier_(server.config().classes),
+      classifier_(server.classifier()),
       write_through_session_(0, server.clock().NowMs()) {
   for (const replication::KeyClass& key_class : classifier_.classes()) {
     if (key_class.mirror) any_mirrored_ = true;

@@ -100,7 +100,7 @@ class Proxy {
  private:
   Server& server_;
   replication::PrimaryLink& link_;
-  replication::KeyClassifier classifier_;
+  const replication::KeyClassifier& classifier_;  // the server's
   bool any_mirrored_ = false;
   bool any_near_cache_ = false;
   replication::Mirror* mirror_ = nullptr;

@@ -4,6 +4,7 @@
 
 #include "server/blocking.h"
 #include "server/errors.h"
+#include "server/memory_guard.h"
 
 namespace understudy::server {
 
@@ -32,14 +33,18 @@ Server::Server(Config config, const Clock* clock)
       config_store_(&config_),
       clock_(clock),
       expiry_listener_(std::make_unique<WatchExpiryListener>(this)),
+      classifier_(config_.classes),
       blocking_(std::make_unique<BlockingRegistry>(*this)),
       start_time_ms_(clock->NowMs()) {
   RegisterAllCommands(commands_);
   databases_.reserve(config_.databases);
+  std::vector<storage::Database*> views;
   for (int i = 0; i < config_.databases; ++i) {
     databases_.push_back(std::make_unique<storage::Database>(i));
     databases_.back()->set_expiry_listener(expiry_listener_.get());
+    views.push_back(databases_.back().get());
   }
+  memory_guard_ = std::make_unique<MemoryGuard>(*this, classifier_, views);
 }
 
 Server::~Server() = default;
@@ -135,6 +140,7 @@ void Server::Execute(ClientSession& client, std::span<const std::string_view> ar
                       "allowed in this context");
     return;
   }
+  if (config_.maxmemory != 0 && !AdmitUnderMaxmemory(client, *spec, args)) return;
   if (client.in_multi && !spec->has(kCmdSkipQueue)) {
     if (spec->has(kCmdNoMulti)) {
       RejectCommand(client, *spec, "ERR Command not allowed inside a transaction");
@@ -154,6 +160,34 @@ void Server::Execute(ClientSession& client, std::span<const std::string_view> ar
   // Clients blocked on keys this command (or EXEC) gave elements to are
   // served now that it has finished, as Redis's handleClientsBlockedOnKeys.
   if (blocking_->has_ready_keys()) blocking_->ServeReadyKeys();
+}
+
+bool Server::AdmitUnderMaxmemory(ClientSession& client, const CommandSpec& spec,
+                                 std::span<const std::string_view> args) {
+  const int64_t now_ms = clock_->NowMs();
+  if (memory_guard_->MakeRoom(now_ms)) return true;
+  // As Redis: commands that may grow memory are refused, and so is queueing
+  // anything in MULTI (the queue itself grows), except EXEC, DISCARD, QUIT
+  // and RESET; EXEC is refused when a queued command may grow memory.
+  bool refuse = spec.has(kCmdDenyOom);
+  const CommandSpec* exec = commands_.Find("exec");
+  const bool ends_transaction = &spec == exec || &spec == commands_.Find("discard") ||
+                                &spec == commands_.Find("quit") || &spec == commands_.Find("reset");
+  if (client.in_multi && !ends_transaction) refuse = true;
+  if (&spec == exec) {
+    std::vector<std::string_view> views;
+    for (const QueuedCommand& queued : client.queued) {
+      views.assign(queued.args.begin(), queued.args.end());
+      const CommandSpec* queued_spec = commands_.Lookup(views).spec;
+      if (queued_spec != nullptr && queued_spec->has(kCmdDenyOom)) refuse = true;
+    }
+  }
+  if (!refuse) return true;
+  std::vector<int> keys;
+  spec.KeyIndexes(args, &keys);
+  memory_guard_->RecordRefusal(keys.empty() ? std::string_view() : args[keys.front()], now_ms);
+  RejectCommand(client, spec, errors::kOom);
+  return false;
 }
 
 void Server::RejectCommand(ClientSession& client, const CommandSpec& spec, std::string_view error) {
@@ -184,6 +218,7 @@ void Server::Call(ClientSession& client, const CommandSpec& spec,
 
 void Server::Cron() {
   const int64_t now_ms = clock_->NowMs();
+  memory_guard_->Cron(now_ms);
   // Active expiry: sample each database's volatile keys, repeating while a
   // quarter or more of a sample had expired, within a small time budget so
   // that no cycle stalls clients (Redis's "fast enough, bounded" approach).

@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "protocol/reply_writer.h"
+#include "replication/key_class.h"
 #include "server/client_session.h"
 #include "server/command_table.h"
 #include "server/config.h"
@@ -22,6 +23,7 @@ namespace understudy::server {
 class Server;
 class BlockingRegistry;  // server/blocking.h
 class Proxy;             // server/proxy.h
+class MemoryGuard;       // server/memory_guard.h
 
 // What a command handler gets: the request, the client, its database, a
 // reply writer and the server. Handlers are plain functions of this.
@@ -163,6 +165,10 @@ class Server {
   // The primary link's routing side, when a primary is configured (INFO
   // understudy reads it); nullptr when standalone.
   Proxy* proxy() const { return proxy_; }
+  // The key classes (`class` directives plus the default class): routing,
+  // the mirror and eviction all classify keys with this one.
+  const replication::KeyClassifier& classifier() const { return classifier_; }
+  MemoryGuard& memory_guard() { return *memory_guard_; }
   void set_proxy(Proxy* proxy) { proxy_ = proxy; }
   // The password check: constant time in the length of the candidate.
   bool CheckPassword(std::string_view candidate) const;
@@ -187,6 +193,10 @@ class Server {
 
   void RejectUnknown(ClientSession& client, std::span<const std::string_view> args,
                      const CommandLookup& lookup);
+  // With maxmemory set: evicts as needed; false (the refusal replied) when
+  // `spec` must not run because memory stays over the limit.
+  bool AdmitUnderMaxmemory(ClientSession& client, const CommandSpec& spec,
+                           std::span<const std::string_view> args);
   // Replies `error` for a command refused before running (arity, auth...),
   // poisoning the transaction being queued; a refused EXEC aborts it.
   void RejectCommand(ClientSession& client, const CommandSpec& spec, std::string_view error);
@@ -197,6 +207,8 @@ class Server {
   CommandTable commands_;
   std::vector<std::unique_ptr<storage::Database>> databases_;
   std::unique_ptr<WatchExpiryListener> expiry_listener_;
+  replication::KeyClassifier classifier_;
+  std::unique_ptr<MemoryGuard> memory_guard_;
   std::unordered_map<uint64_t, std::unique_ptr<ClientSession>> clients_;
   // Per database index: the watchers of each watched key. Watches stay with
   // the index across SWAPDB, as clients stay in their database.

@@ -38,6 +38,7 @@ void Database::ExpireNow(Entry* entry) {
   entry->expire_at_ms_ = kNoExpire;
   dict_.Erase(key);
   ++stats_.expired_keys;
+  if (observer_ != nullptr) observer_->OnKeyRemoved(index_, key);
   if (listener_ != nullptr) listener_->OnKeyExpired(index_, key);
 }
 
@@ -60,7 +61,10 @@ Entry* Database::FindOrCreate(std::string_view key, int64_t now_ms, bool* create
     e->value_.SetString({});
     ++stats_.expired_keys;
     if (listener_ != nullptr) listener_->OnKeyExpired(index_, key);
+    // The same key leaves and comes back: no change for the observer.
     *created = true;
+  } else if (*created && observer_ != nullptr) {
+    observer_->OnKeyAdded(index_, key);
   }
   return e;
 }
@@ -75,6 +79,7 @@ bool Database::Delete(std::string_view key, int64_t now_ms) {
     // Before freeing: `key` may be a view of the entry's own bytes.
     if (listener_ != nullptr) listener_->OnKeyExpired(index_, key);
   }
+  if (observer_ != nullptr) observer_->OnKeyRemoved(index_, key);
   Dict::FreeEntry(e);
   return live;
 }
@@ -85,6 +90,8 @@ bool Database::Detach(std::string_view key, int64_t now_ms, Detached* out) {
   out->value = std::move(e->value_);
   out->expire_at_ms = e->expire_at_ms_;
   if (e->expire_at_ms_ != kNoExpire) UntrackVolatile(e);
+  // `key` may view the entry's own bytes: tell the observer before freeing.
+  if (observer_ != nullptr) observer_->OnKeyRemoved(index_, key);
   dict_.Erase(key);
   return true;
 }
@@ -92,6 +99,7 @@ bool Database::Detach(std::string_view key, int64_t now_ms, Detached* out) {
 Entry* Database::Attach(std::string_view key, Detached&& item) {
   bool created = false;
   Entry* e = dict_.FindOrInsert(key, &created);
+  if (created && observer_ != nullptr) observer_->OnKeyAdded(index_, key);
   e->value_ = std::move(item.value);
   if (item.expire_at_ms == kNoExpire) {
     ClearExpire(e);
@@ -105,11 +113,13 @@ void Database::Clear() {
   volatile_.clear();
   volatile_.shrink_to_fit();
   dict_.Clear();
+  if (observer_ != nullptr) observer_->OnCleared(index_);
 }
 
 void Database::Swap(Database& other) {
   std::swap(volatile_, other.volatile_);
   dict_.Swap(other.dict_);
+  if (observer_ != nullptr) observer_->OnSwapped(index_, other.index_);
 }
 
 size_t Database::ActiveExpire(int64_t now_ms, size_t max_samples) {

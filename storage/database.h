@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -16,6 +17,21 @@ class ExpiryListener {
  public:
   virtual ~ExpiryListener() = default;
   virtual void OnKeyExpired(int db_index, std::string_view key) = 0;
+};
+
+// Told of every key that enters or leaves a database, whatever the cause
+// (command, expiry, eviction, flush), so that counts kept outside the store
+// (keys per class) stay exact. Called after the change; `key` is valid only
+// during the call.
+class KeyspaceObserver {
+ public:
+  virtual ~KeyspaceObserver() = default;
+  virtual void OnKeyAdded(int db_index, std::string_view key) = 0;
+  virtual void OnKeyRemoved(int db_index, std::string_view key) = 0;
+  // Every key of the database was removed at once (FLUSHDB, FLUSHALL).
+  virtual void OnCleared(int db_index) = 0;
+  // Two databases exchanged their keys (SWAPDB).
+  virtual void OnSwapped(int db_a, int db_b) = 0;
 };
 
 struct DatabaseStats {
@@ -40,6 +56,8 @@ class Database {
   int index() const { return index_; }
   void set_index(int index) { index_ = index; }
   void set_expiry_listener(ExpiryListener* listener) { listener_ = listener; }
+  // Optional; one observer may watch several databases.
+  void set_keyspace_observer(KeyspaceObserver* observer) { observer_ = observer; }
 
   // The live entry for `key`, or nullptr (deleting it first if it expired).
   Entry* Find(std::string_view key, int64_t now_ms);
@@ -92,6 +110,14 @@ class Database {
 
   // A random live key, or nullptr.
   Entry* RandomKey(int64_t now_ms);
+  // A uniformly random key that has a deadline (expired or not), or nullptr;
+  // for eviction's volatile-* policies.
+  Entry* RandomVolatile() {
+    return volatile_.empty() ? nullptr : volatile_[rng_() % volatile_.size()];
+  }
+  // The keys that have a deadline, in no particular order (valid until the
+  // next change to the database).
+  std::span<Entry* const> volatile_entries() const { return volatile_; }
   Dict& dict() { return dict_; }
   const Dict& dict() const { return dict_; }
   DatabaseStats& stats() { return stats_; }
@@ -115,6 +141,7 @@ class Database {
   std::vector<Entry*> volatile_;
   DatabaseStats stats_;
   ExpiryListener* listener_ = nullptr;
+  KeyspaceObserver* observer_ = nullptr;
   std::mt19937_64 rng_{0x5eed};
 };
 

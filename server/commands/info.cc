@@ -13,9 +13,11 @@
 #include <fstream>
 #include <set>
 
+#include "common/allocator_stats.h"
 #include "server/blocking.h"
 #include "server/commands/admin_support.h"
 #include "server/commands/helpers.h"
+#include "server/memory_guard.h"
 #include "server/proxy.h"
 #include "server/version.h"
 
@@ -93,34 +95,6 @@ uint64_t ResidentSetBytes() {
   return resident_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
-}  // namespace
-}  // namespace understudy::server
-
-// jemalloc's control interface. The daemon links jemalloc (it replaces
-// malloc there); test binaries use glibc's malloc, where this stays null.
-extern "C" int mallctl(const char* name, void* old_value, size_t* old_length, void* new_value,
-                       size_t new_length) __attribute__((weak));
-
-namespace understudy::server {
-namespace {
-
-bool UsingJemalloc() { return mallctl != nullptr; }
-
-// Bytes the allocator has handed out and not got back.
-uint64_t AllocatedBytes() {
-  if (UsingJemalloc()) {
-    // Statistics are refreshed when the epoch is advanced.
-    uint64_t epoch = 1;
-    size_t length = sizeof(epoch);
-    mallctl("epoch", &epoch, &length, &epoch, length);
-    size_t allocated = 0;
-    length = sizeof(allocated);
-    if (mallctl("stats.allocated", &allocated, &length, nullptr, 0) == 0) return allocated;
-  }
-  struct mallinfo2 info = ::mallinfo2();
-  return info.uordblks + info.hblkhd;
-}
-
 void ServerSection(Server& server, int64_t now_ms, InfoText& out) {
   out.Header("Server");
   out.Field("redis_version", kRedisCompatVersion);
@@ -171,7 +145,7 @@ void ClientsSection(Server& server, InfoText& out) {
 }
 
 void MemorySection(Server& server, InfoText& out) {
-  const uint64_t used = AllocatedBytes();
+  const uint64_t used = server.memory_guard().RefreshUsedMemory();
   const uint64_t rss = ResidentSetBytes();
   const uint64_t system = static_cast<uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
                           static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
@@ -249,7 +223,7 @@ void StatsSection(Server& server, int64_t now_ms, InfoText& out) {
   out.Field("instantaneous_output_kbps", Fixed(rates.output_kbps, 2));
   out.Field("rejected_connections", stats.rejected_connections);
   out.Field("expired_keys", expired);
-  out.Field("evicted_keys", 0);
+  out.Field("evicted_keys", server.memory_guard().evicted_keys());
   out.Field("keyspace_hits", hits);
   out.Field("keyspace_misses", misses);
   out.Field("pubsub_channels", server.pubsub().channel_count(ChannelScope::kGlobal));
@@ -309,7 +283,29 @@ std::string ClassInfo(const replication::KeyClass& key_class) {
          ",merge=" + merge + ",outage=" +
          (key_class.outage == replication::OutagePolicy::kReject ? "reject" : "serve") +
          ",max_staleness_ms=" + std::to_string(key_class.max_staleness_ms) +
-         ",near_cache=" + yes_no(key_class.near_cache);
+         ",near_cache=" + yes_no(key_class.near_cache) + ",evict=" + yes_no(key_class.evict);
+}
+
+// "classes:N" then one class_<name> line per class: its rules, then its keys
+// in the local store with eviction figures, then the mirror's counters.
+void ClassLines(Server& server, const replication::Mirror* mirror, InfoText& out) {
+  const auto& classes = server.classifier().classes();
+  const std::vector<ClassMemoryStats> memory = server.memory_guard().class_stats();
+  out.Field("classes", std::to_string(classes.size()));
+  for (size_t i = 0; i < classes.size(); ++i) {
+    std::string line = ClassInfo(classes[i]);
+    line += ",keys=" + std::to_string(memory[i].keys) +
+            ",evicted=" + std::to_string(memory[i].evicted) +
+            ",oom_refused=" + std::to_string(memory[i].refused);
+    if (mirror != nullptr && classes[i].mirror) {
+      const replication::MirrorClassStats& stats = mirror->class_stats()[i];
+      line += ",loaded=" + std::to_string(stats.loaded) +
+              ",invalidations=" + std::to_string(stats.invalidations) +
+              ",refetches=" + std::to_string(stats.refetches) +
+              ",removed=" + std::to_string(stats.removed);
+    }
+    out.Field("class_" + classes[i].name, line);
+  }
 }
 
 // The daemon's own state: its mode and, with a primary configured, the
@@ -321,6 +317,7 @@ void UnderstudySection(Server& server, int64_t now_ms, InfoText& out) {
   if (proxy == nullptr) {
     out.Field("mode", "standalone");
     out.Field("primary_state", "none");
+    ClassLines(server, nullptr, out);
     return;
   }
   const replication::PrimaryLink& link = proxy->link();
@@ -352,19 +349,7 @@ void UnderstudySection(Server& server, int64_t now_ms, InfoText& out) {
     out.Field("mirror_last_load_ms", mirror->last_load_duration_ms());
     out.Field("mirror_refetch_latency_avg_us", mirror->average_refetch_latency_us());
   }
-  const auto& classes = proxy->classifier().classes();
-  out.Field("classes", std::to_string(classes.size()));
-  for (size_t i = 0; i < classes.size(); ++i) {
-    std::string line = ClassInfo(classes[i]);
-    if (mirror != nullptr && classes[i].mirror) {
-      const replication::MirrorClassStats& stats = mirror->class_stats()[i];
-      line += ",loaded=" + std::to_string(stats.loaded) +
-              ",invalidations=" + std::to_string(stats.invalidations) +
-              ",refetches=" + std::to_string(stats.refetches) +
-              ",removed=" + std::to_string(stats.removed);
-    }
-    out.Field("class_" + classes[i].name, line);
-  }
+  ClassLines(server, mirror, out);
 }
 
 // INFO [section [section ...]]

@@ -27,7 +27,7 @@ spoil the cases after it.
 
 Cases that differ through a proxy by design (the primary answers instead of
 understudy, or understudy answers instead of the primary) are listed in
-PROXY_SKIPS with the reason; set PROXY_DIFF_RUN_SKIPPED=1 to run them too
+PROXY_SKIPS with the reason (a whole file says so with %proxy-skip); set PROXY_DIFF_RUN_SKIPPED=1 to run them too
 and see which of them still differ (they are then reported, never failed).
 
 Environment: UNDERSTUDY_BIN (see conftest.py), DIFF_REPLY_TIMEOUT,
@@ -227,6 +227,8 @@ def _params():
         marks = []
         if case_file.skip_reason and not INCLUDE_LATER:
             marks.append(pytest.mark.skip(reason=case_file.skip_reason))
+        if case_file.proxy_skip_reason:
+            marks.append(pytest.mark.skip(reason=case_file.proxy_skip_reason))
         for variant in case_file.variants:
             params.append(pytest.param(case_file, variant, id=f"{case_file.name}-{variant}",
                                        marks=marks))

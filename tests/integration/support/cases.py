@@ -162,6 +162,8 @@ class CaseFile:
     path: pathlib.Path
     cases: list[Case]
     skip_reason: str | None = None
+    # Why the file does not apply through the proxy (test_proxy_diff.py).
+    proxy_skip_reason: str | None = None
     server_args: tuple[str, ...] = ()
     variants: tuple[str, ...] = VARIANTS
 
@@ -226,6 +228,10 @@ def _parse_setting(result: CaseFile, text: str, where: str) -> None:
     value = words[1].strip() if len(words) > 1 else ""
     if key == "skip":
         result.skip_reason = value or "skipped by the case file"
+    elif key == "proxy-skip":
+        if not value:
+            raise CaseSyntaxError(f"{where}: %proxy-skip needs a reason")
+        result.proxy_skip_reason = value
     elif key == "server":
         result.server_args = tuple(arg.decode() for arg in split_args(value))
     elif key == "variants":
