@@ -232,6 +232,7 @@ void Mirror::SendFetch(std::vector<std::string> keys, bool refetch) {
                       std::make_move_iterator(keys.begin() + end));
     batch.refetch = refetch;
     batch.started_us = refetch ? refetch_queued_us_ : SteadyUs();
+    batch.flush_epoch = flush_epoch_;
     const uint64_t token = next_token_++;
     pending_kinds_[token] = Pending::kFetch;
     std::string bytes = BuildFetchRequest(batch.keys);
@@ -310,13 +311,18 @@ void Mirror::OnFetchReply(uint64_t token, const protocol::ReplyValue& value) {
     return;
   }
   const int64_t now_ms = clock_.NowMs();
+  // Fetched before the primary was flushed (the reply crossed the flush
+  // invalidation, which comes on the other connection): stale. Keys written
+  // since are invalidated again and fetched anew.
+  const bool stale = batch.flush_epoch != flush_epoch_;
   for (const FetchedKey& key : fetched) {
-    ApplyOutcome outcome = ApplyFetchedKey(key, db_, options_.limits, now_ms);
-    if (!unseen_.empty()) unseen_.erase(key.key);
     if (batch.refetch) {
       auto pending = pending_keys_.find(key.key);
       if (pending != pending_keys_.end() && --pending->second <= 0) pending_keys_.erase(pending);
     }
+    if (stale) continue;
+    ApplyOutcome outcome = ApplyFetchedKey(key, db_, options_.limits, now_ms);
+    if (!unseen_.empty()) unseen_.erase(key.key);
     size_t class_index = classifier_.Classify(key.key);
     MirrorClassStats& stats = stats_[class_index];
     if (batch.refetch) ++stats.refetches;
@@ -371,6 +377,7 @@ void Mirror::OnPush(std::string_view push) {
   if (keys.IsNull()) {
     // FLUSHALL/FLUSHDB on the primary: start over from what it holds now.
     spdlog::info("mirror: the primary was flushed; reloading");
+    ++flush_epoch_;
     RemoveAllMirroredKeys();
     if (!loading_) BeginLoad();
     return;

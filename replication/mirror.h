@@ -157,7 +157,11 @@ class Mirror {
     std::vector<std::string> keys;
     bool refetch = false;
     int64_t started_us = 0;
+    uint64_t flush_epoch = 0;  // flush_epoch_ when it was sent
   };
+  // Counts flushes of the primary seen: a fetch sent before one carries
+  // values that no longer exist there, and is not applied.
+  uint64_t flush_epoch_ = 0;
   std::unordered_map<uint64_t, FetchBatch> fetches_;
   std::vector<std::string> refetch_queue_;
   // Keys invalidated and not yet re-fetched (counted per invalidation, so a

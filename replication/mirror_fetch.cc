@@ -281,10 +281,10 @@ bool BuildValue(const FetchedKey& fetched, const EncodingLimits& limits, storage
 
 std::string_view FetchScript() { return kFetchScript; }
 
-std::string FetchScriptSha1() {
+std::string Sha1Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(kFetchScript.data(), kFetchScript.size(), digest, &length, EVP_sha1(), nullptr);
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha1(), nullptr);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(2 * length);
@@ -294,6 +294,8 @@ std::string FetchScriptSha1() {
   }
   return hex;
 }
+
+std::string FetchScriptSha1() { return Sha1Hex(kFetchScript); }
 
 std::string BuildFetchRequest(std::span<const std::string> keys) {
   return BuildScriptCall("EVAL", kFetchScript, keys);

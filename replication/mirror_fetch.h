@@ -43,6 +43,8 @@ std::string_view FetchScript();
 // SHA1 of FetchScript() in lowercase hex, as SCRIPT LOAD answers it (for
 // EVALSHA). Computed on each call: cache it.
 std::string FetchScriptSha1();
+// The SHA1 of `data` in lower-case hex, as EVALSHA names a script.
+std::string Sha1Hex(std::string_view data);
 
 // One request (RESP multibulk bytes, accepted in RESP2 and RESP3) that
 // fetches `keys` atomically: EVAL script numkeys key... Its reply is what

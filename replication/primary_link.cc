@@ -26,6 +26,22 @@ class PrimaryLink::ProbeTarget : public ReplyTarget {
       Finish(false, FailureKind::kProtocol, "unparsable probe reply");
       return;
     }
+    if (token == kInfoToken) {
+      // INFO may be renamed or refused on a managed service: then the
+      // replication ID is unknown, which is no reason to distrust the
+      // primary.
+      link_->probe_replication_id_.clear();
+      if (!value.IsError()) {
+        std::string_view text = value.str;
+        constexpr std::string_view kField = "master_replid:";
+        if (size_t at = text.find(kField); at != std::string_view::npos) {
+          text.remove_prefix(at + kField.size());
+          link_->probe_replication_id_ = std::string(text.substr(0, text.find_first_of("\r\n")));
+        }
+      }
+      Finish(true, FailureKind::kProtocol, "");
+      return;
+    }
     if (value.IsError()) {
       FailureKind kind = FailureKind::kProtocol;
       std::string_view code = value.ErrorCode();
@@ -37,12 +53,11 @@ class PrimaryLink::ProbeTarget : public ReplyTarget {
     }
     if (token == kRoleToken) {
       bool master = !value.elements.empty() && value.elements[0].str == "master";
-      if (master) {
-        Finish(true, FailureKind::kProtocol, "");
-      } else {
+      if (!master) {
         Finish(false, FailureKind::kNotMaster,
                "ROLE is " + (value.elements.empty() ? std::string("?") : value.elements[0].str));
       }
+      // A master: the INFO reply that follows completes the probe.
     }
   }
   void OnUpstreamFailed(uint64_t) override {
@@ -53,6 +68,7 @@ class PrimaryLink::ProbeTarget : public ReplyTarget {
 
   static constexpr uint64_t kPingToken = 1;
   static constexpr uint64_t kRoleToken = 2;
+  static constexpr uint64_t kInfoToken = 3;
 
  private:
   void Finish(bool ok, FailureKind kind, std::string detail) {
@@ -238,6 +254,9 @@ void PrimaryLink::RunProbe() {
   request.clear();
   protocol::AppendCommand(&request, {"ROLE"});
   probe_->Send(request, target, ProbeTarget::kRoleToken);
+  request.clear();
+  protocol::AppendCommand(&request, {"INFO", "replication"});
+  probe_->Send(request, target, ProbeTarget::kInfoToken);
 }
 
 void PrimaryLink::OnProbeResult(bool ok, FailureKind kind, std::string_view detail) {
@@ -253,9 +272,13 @@ void PrimaryLink::OnProbeResult(bool ok, FailureKind kind, std::string_view deta
     last_probe_failure_.clear();
     health_.OnProbeSuccess(now_ms);
     ++epoch_;
-    // Reconciliation of an outage journal will run here; until it exists,
-    // recovering completes at once.
-    health_.OnRecovered(now_ms);
+    // Recovering: the owner reconciles what was written during the outage
+    // and then calls RecoveryComplete(); without one it completes at once.
+    if (recovery_handler_) {
+      recovery_handler_();
+    } else {
+      health_.OnRecovered(now_ms);
+    }
     return;
   }
   // A probe that keeps failing for the same reason is logged once; a new
@@ -270,6 +293,10 @@ void PrimaryLink::OnProbeResult(bool ok, FailureKind kind, std::string_view deta
   // The address Sentinel gave is not (or no longer) a master: ask again.
   if (sentinel_ && kind == FailureKind::kNotMaster) sentinel_->RefreshNow();
   if (!health_.healthy()) ScheduleProbe(health_.NextProbeDelayMs());
+}
+
+void PrimaryLink::RecoveryComplete() {
+  if (health_.state() == PrimaryState::kRecovering) health_.OnRecovered(clock_.NowMs());
 }
 
 void PrimaryLink::OnAddressChanged(const std::string& host, int port) {

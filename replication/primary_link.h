@@ -56,6 +56,18 @@ class PrimaryLink {
   void Stop();
 
   void set_state_listener(StateListener listener) { state_listener_ = std::move(listener); }
+  // Called when the primary answers again (state recovering). The handler
+  // reconciles the outage and calls RecoveryComplete() (healthy), or
+  // ReportFailure() if the primary fails meanwhile (down, probing again).
+  void set_recovery_handler(std::function<void()> handler) {
+    recovery_handler_ = std::move(handler);
+  }
+  void RecoveryComplete();
+  // The primary's replication ID (INFO replication master_replid) as the
+  // last successful probe saw it; empty when INFO is not available. A new
+  // one means a restarted primary or a promoted replica: it may have lost
+  // writes.
+  const std::string& replication_id() const { return probe_replication_id_; }
 
   PrimaryState state() const { return health_.state(); }
   bool healthy() const { return health_.healthy(); }
@@ -118,6 +130,8 @@ class PrimaryLink {
   std::string last_probe_failure_;  // logged once until it changes
   std::unique_ptr<SentinelWatcher> sentinel_;
   StateListener state_listener_;
+  std::function<void()> recovery_handler_;
+  std::string probe_replication_id_;
   bool stopped_ = false;
 };
 

@@ -132,6 +132,13 @@ struct Config {
   std::vector<HostPort> primary_sentinels;      // `primary-sentinel HOST PORT` lines
   std::string primary_name;                     // the master's name at the Sentinels
 
+  // The outage journal (docs/journal.md), in `dir`. Startup only.
+  std::string journal_fsync = "everysec";              // always | everysec | no
+  uint64_t journal_max_bytes = 1024ULL * 1024 * 1024;  // 0: no limit
+  // Names this daemon's journal on the primary (its replay checkpoint key);
+  // empty: an id made once and kept in `dir` (understudy-journal.id).
+  std::string journal_id;
+
   bool has_primary() const { return !primary_host.empty() || !primary_sentinels.empty(); }
 
   // Where the configuration came from (CONFIG REWRITE target), absolute.

@@ -507,6 +507,16 @@ std::vector<Directive> BuildDirectives() {
   d.push_back(FixedYesNo("appendonly", &Config::appendonly, false,
                          "understudy does not write an append-only file", 0));
   d.push_back(Enum("appendfsync", &Config::appendfsync, {"everysec", "always", "no"}));
+  // The outage journal.
+  d.push_back(
+      Enum("journal-fsync", &Config::journal_fsync, {"everysec", "always", "no"}, kImmutable));
+  d.push_back(Directive{"journal-max-bytes", kImmutable, RewriteStyle::kMemory,
+                        [](Config& c, Values v, bool, std::string* error) {
+                          return OneValue(v, error) &&
+                                 ParseMemory(v[0], &c.journal_max_bytes, error);
+                        },
+                        [](const Config& c) { return std::to_string(c.journal_max_bytes); }});
+  d.push_back(String("journal-id", &Config::journal_id, kImmutable));
   d.push_back(Directive{"dbfilename", kProtected, RewriteStyle::kQuoted,
                         [](Config& c, Values v, bool, std::string* error) {
                           if (!OneValue(v, error)) return false;

@@ -15,6 +15,10 @@ inline constexpr std::string_view kOverflow = "ERR increment or decrement would 
 inline constexpr std::string_view kNoSuchKey = "ERR no such key";
 inline constexpr std::string_view kDbIndexOutOfRange = "ERR DB index is out of range";
 inline constexpr std::string_view kNoAuth = "NOAUTH Authentication required.";
+// A write during an outage when the outage journal has reached
+// journal-max-bytes (docs/journal.md): the class turns to reject.
+inline constexpr std::string_view kJournalFull =
+    "TRYAGAIN primary unavailable and the outage journal is full";
 inline constexpr std::string_view kOom = "OOM command not allowed when used memory > 'maxmemory'.";
 inline constexpr std::string_view kInvalidPassword =
     "WRONGPASS invalid username-password pair or user is disabled.";

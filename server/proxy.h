@@ -13,6 +13,7 @@
 #include "replication/key_class.h"
 #include "replication/mirror.h"
 #include "replication/primary_link.h"
+#include "replication/reconciler.h"
 #include "server/client_session.h"
 #include "server/server.h"
 
@@ -47,6 +48,9 @@ class Proxy {
   // staleness bounds how long such classes are served in an outage.
   void set_mirror(replication::Mirror* mirror) { mirror_ = mirror; }
   const replication::Mirror* mirror() const { return mirror_; }
+  // The journal's replay onto the primary (INFO understudy shows it).
+  void set_reconciler(const replication::Reconciler* reconciler) { reconciler_ = reconciler; }
+  const replication::Reconciler* reconciler() const { return reconciler_; }
 
   // How one request is answered.
   enum class Route {
@@ -104,6 +108,7 @@ class Proxy {
   bool any_mirrored_ = false;
   bool any_near_cache_ = false;
   replication::Mirror* mirror_ = nullptr;
+  const replication::Reconciler* reconciler_ = nullptr;
   std::unordered_set<const CommandSpec*> local_only_;
   KnownCommands known_;
   ClientSession write_through_session_;

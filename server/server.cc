@@ -5,6 +5,7 @@
 #include "server/blocking.h"
 #include "server/errors.h"
 #include "server/memory_guard.h"
+#include "server/outage_journal.h"
 
 namespace understudy::server {
 
@@ -208,12 +209,31 @@ void Server::Call(ClientSession& client, const CommandSpec& spec,
                   std::span<const std::string_view> args, std::optional<int64_t> now_ms) {
   CommandContext ctx{*this, client, *databases_[client.db_index],      client.writer(),
                      args,  spec,   now_ms ? *now_ms : clock_->NowMs()};
-  spec.handler(ctx);
+  if (journal_ != nullptr && journal_->in_outage() && spec.has(kCmdWrite)) {
+    CallJournaled(ctx);
+  } else {
+    spec.handler(ctx);
+  }
   // Commands inside EXEC are checked once EXEC returns (as one reply).
   if (!client.in_multi) EnforceOutputBufferLimit(client);
   client.last_command = &spec;
   ++client.commands_processed;
   ++stats_.total_commands_processed;
+}
+
+void Server::CallJournaled(CommandContext& ctx) {
+  if (!journal_->BeforeWrite(ctx.client, ctx.spec, ctx.args, ctx.now_ms)) {
+    ctx.reply.Error(errors::kJournalFull);
+    return;
+  }
+  const size_t before = ctx.client.reply.size();
+  ctx.spec.handler(ctx);
+  // Journaled when it ran: a reply that is not an error (a blocking command
+  // that blocked has not replied, and changed nothing yet).
+  const std::string& reply = ctx.client.reply;
+  if (reply.size() > before && reply[before] != '-' && reply[before] != '!') {
+    journal_->AfterWrite(ctx.client, ctx.spec, ctx.args, ctx.now_ms);
+  }
 }
 
 void Server::Cron() {

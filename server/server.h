@@ -24,6 +24,7 @@ class Server;
 class BlockingRegistry;  // server/blocking.h
 class Proxy;             // server/proxy.h
 class MemoryGuard;       // server/memory_guard.h
+class OutageJournal;     // server/outage_journal.h
 
 // What a command handler gets: the request, the client, its database, a
 // reply writer and the server. Handlers are plain functions of this.
@@ -169,6 +170,10 @@ class Server {
   // the mirror and eviction all classify keys with this one.
   const replication::KeyClassifier& classifier() const { return classifier_; }
   MemoryGuard& memory_guard() { return *memory_guard_; }
+  // The outage journal, with a primary configured: while it is in an
+  // outage, every write command Call() runs is journaled.
+  void set_journal(OutageJournal* journal) { journal_ = journal; }
+  OutageJournal* journal() const { return journal_; }
   void set_proxy(Proxy* proxy) { proxy_ = proxy; }
   // The password check: constant time in the length of the candidate.
   bool CheckPassword(std::string_view candidate) const;
@@ -197,6 +202,9 @@ class Server {
   // `spec` must not run because memory stays over the limit.
   bool AdmitUnderMaxmemory(ClientSession& client, const CommandSpec& spec,
                            std::span<const std::string_view> args);
+  // Runs a write command during an outage: journaled before its reply, or
+  // refused when the journal is full.
+  void CallJournaled(CommandContext& ctx);
   // Replies `error` for a command refused before running (arity, auth...),
   // poisoning the transaction being queued; a refused EXEC aborts it.
   void RejectCommand(ClientSession& client, const CommandSpec& spec, std::string_view error);
@@ -221,6 +229,7 @@ class Server {
   bool shutdown_requested_ = false;
   size_t cron_db_cursor_ = 0;
   Proxy* proxy_ = nullptr;
+  OutageJournal* journal_ = nullptr;
 };
 
 // Registers every command family; defined in commands/registry.cc.

@@ -18,6 +18,7 @@
 #include "server/commands/admin_support.h"
 #include "server/commands/helpers.h"
 #include "server/memory_guard.h"
+#include "server/outage_journal.h"
 #include "server/proxy.h"
 #include "server/version.h"
 
@@ -348,6 +349,29 @@ void UnderstudySection(Server& server, int64_t now_ms, InfoText& out) {
     out.Field("mirror_loads", mirror->loads_completed());
     out.Field("mirror_last_load_ms", mirror->last_load_duration_ms());
     out.Field("mirror_refetch_latency_avg_us", mirror->average_refetch_latency_us());
+  }
+  if (const OutageJournal* journal = server.journal()) {
+    const OutageJournalStats& stats = journal->stats();
+    out.Field("journal_outage", journal->in_outage() ? 1 : 0);
+    out.Field("journal_records_pending", journal->pending_records());
+    out.Field("journal_bytes", journal->bytes());
+    out.Field("journal_last_seq", journal->last_seq());
+    out.Field("journal_full", journal->full() ? 1 : 0);
+    out.Field("journal_refused_full", stats.refused_full);
+    out.Field("journal_records_written", stats.records);
+    out.Field("journal_baselines_written", stats.baselines);
+    out.Field("journal_records_restored", stats.restored);
+  }
+  if (const replication::Reconciler* reconciler = proxy->reconciler()) {
+    const replication::ReconcileProgress progress = reconciler->progress();
+    out.Field("reconcile_running", progress.running ? 1 : 0);
+    out.Field("reconcile_replayed", progress.replayed);
+    out.Field("reconcile_pending", progress.pending);
+    out.Field("reconcile_batches", progress.batches);
+    out.Field("reconcile_conflicts", progress.conflicts);
+    out.Field("reconcile_applied_up_to", progress.applied_up_to);
+    out.Field("reconcile_records_per_sec", static_cast<uint64_t>(progress.records_per_second));
+    out.Field("reconcile_last_duration_ms", progress.last_duration_ms);
   }
   ClassLines(server, mirror, out);
 }
