@@ -112,7 +112,35 @@ bool ParseInt64(std::string_view s, int64_t* out) {
   return true;
 }
 
+namespace {
+
+// Parses a short plain decimal integer ("-12", "+7", "007"): the common
+// shape of scores and other float arguments. Up to 15 digits the value is
+// below 2^53, so the conversion is exact and equals what strtod returns,
+// at a small fraction of its cost (strtod was an eighth of a whole ZADD).
+// False for anything else, which then goes to strtod.
+bool ParseSmallIntegerAsDouble(std::string_view s, double* out) {
+  constexpr size_t kMaxDigits = 15;
+  size_t i = 0;
+  const bool negative = !s.empty() && s[0] == '-';
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) i = 1;
+  const size_t digits = s.size() - i;
+  if (digits == 0 || digits > kMaxDigits) return false;
+  uint64_t magnitude = 0;
+  for (; i < s.size(); ++i) {
+    const unsigned digit = static_cast<unsigned char>(s[i]) - '0';
+    if (digit > 9) return false;
+    magnitude = magnitude * 10 + digit;
+  }
+  const double value = static_cast<double>(magnitude);
+  *out = negative ? -value : value;  // "-0" is -0.0, as from strtod
+  return true;
+}
+
+}  // namespace
+
 bool ParseDouble(std::string_view s, double* out) {
+  if (ParseSmallIntegerAsDouble(s, out)) return true;
   return ParseFloatLikeRedis<double>(
       s, [](const char* p, char** e) { return std::strtod(p, e); }, out);
 }

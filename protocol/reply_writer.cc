@@ -1,6 +1,7 @@
 #include "protocol/reply_writer.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/numbers.h"
 
@@ -18,6 +19,25 @@ void ReplyWriter::Error(std::string_view text) {
 }
 
 void ReplyWriter::Bulk(std::string_view data) {
+  // A short bulk (most values) is composed on the stack and appended once:
+  // each append re-checks and may grow the buffer, and three of them were
+  // a noticeable part of a GET or LPOP.
+  constexpr size_t kShortBulk = 99;  // at most two length digits
+  if (data.size() <= kShortBulk) {
+    char buf[kShortBulk + 8];
+    char* p = buf;
+    *p++ = '$';
+    if (data.size() >= 10) *p++ = static_cast<char>('0' + data.size() / 10);
+    *p++ = static_cast<char>('0' + data.size() % 10);
+    *p++ = '\r';
+    *p++ = '\n';
+    if (!data.empty()) std::memcpy(p, data.data(), data.size());
+    p += data.size();
+    *p++ = '\r';
+    *p++ = '\n';
+    out_->append(buf, static_cast<size_t>(p - buf));
+    return;
+  }
   Prefixed('$', static_cast<int64_t>(data.size()));
   out_->append(data);
   out_->append("\r\n", 2);

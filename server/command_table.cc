@@ -1,6 +1,7 @@
 #include "server/command_table.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 
@@ -204,6 +205,7 @@ CommandSpec& CommandTable::Add(CommandSpec spec) {
   CommandSpec* raw = owned.get();
   auto [it, inserted] = commands_.emplace(raw->name, std::move(owned));
   if (!inserted) throw std::logic_error("duplicate command " + raw->name);
+  IndexCommand(raw);
   ordered_.push_back(raw);
   return *raw;
 }
@@ -220,12 +222,103 @@ CommandSpec& CommandTable::AddSubcommand(std::string_view container, CommandSpec
   return ref;
 }
 
+namespace {
+
+constexpr uint64_t kEveryByte = 0x0101010101010101ull;
+
+// Lower-cases the ASCII letters among the eight bytes of `word` (bytes of
+// 0x80 and above are left alone, as LowerCaseName does), without a branch.
+inline uint64_t LowerAsciiWord(uint64_t word) {
+  const uint64_t low7 = word & (0x7f * kEveryByte);
+  const uint64_t at_least_a = low7 + (0x80 - 'A') * kEveryByte;   // top bit: byte >= 'A'
+  const uint64_t above_z = low7 + (0x80 - 'Z' - 1) * kEveryByte;  // top bit: byte > 'Z'
+  const uint64_t upper = at_least_a & ~above_z & ~word & (0x80 * kEveryByte);
+  return word | (upper >> 2);  // 0x80 >> 2 == 0x20, the case bit
+}
+
+inline uint64_t Load64(const char* p) {
+  uint64_t value;
+  std::memcpy(&value, p, sizeof(value));
+  return value;
+}
+
+inline uint64_t Load32(const char* p) {
+  uint32_t value;
+  std::memcpy(&value, p, sizeof(value));
+  return value;
+}
+
+// True when `name` equals the lower-case `lower_name` but for the case of
+// ASCII letters. Compares in place: a lower-cased copy on the stack would
+// make the per-request lookups pay for a stack-protector check.
+bool MatchesLowerCase(std::string_view name, std::string_view lower_name) {
+  if (name.size() != lower_name.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c != lower_name[i]) return false;
+  }
+  return true;
+}
+
+// Start of the probe sequence: a multiplicative hash of the key's words.
+inline size_t IndexStart(const uint64_t words[2], uint64_t size, size_t mask) {
+  uint64_t hash = (words[0] ^ size) * 0x9E3779B97F4A7C15ull;
+  hash = (hash ^ (hash >> 29) ^ words[1]) * 0xBF58476D1CE4E5B9ull;
+  return static_cast<size_t>(hash >> 32) & mask;
+}
+
+}  // namespace
+
+inline CommandTable::NameKey CommandTable::KeyOf(std::string_view name) {
+  // Loads that may overlap, chosen by length, so that no byte is missed
+  // and nothing outside the name is read: for 1 to 16 bytes, the words and
+  // the length determine the name.
+  const char* p = name.data();
+  const size_t n = name.size();
+  NameKey key{{0, 0}, n};
+  if (n >= 8) {
+    key.words[0] = Load64(p);
+    key.words[1] = n >= 16 ? Load64(p + 8) : Load64(p + n - 8);
+  } else if (n >= 4) {
+    key.words[0] = Load32(p) | (Load32(p + n - 4) << 32);
+  } else if (n > 0) {
+    key.words[0] = static_cast<unsigned char>(p[0]) |
+                   (static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8) |
+                   (static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16);
+  }
+  key.words[0] = LowerAsciiWord(key.words[0]);
+  key.words[1] = LowerAsciiWord(key.words[1]);
+  return key;
+}
+
+void CommandTable::IndexCommand(const CommandSpec* spec) {
+  if (2 * (ordered_.size() + 1) > index_.size()) {
+    std::vector<IndexSlot> old = std::move(index_);
+    index_.assign(std::max<size_t>(64, 2 * old.size()), IndexSlot{});
+    for (const IndexSlot& slot : old) {
+      if (slot.spec != nullptr) IndexCommand(slot.spec);
+    }
+  }
+  const NameKey key = KeyOf(spec->name);
+  const size_t mask = index_.size() - 1;
+  size_t i = IndexStart(key.words, key.size, mask);
+  while (index_[i].spec != nullptr) i = (i + 1) & mask;
+  index_[i] = IndexSlot{key, spec};
+}
+
 const CommandSpec* CommandTable::Find(std::string_view name) const {
-  char buffer[64];
-  std::string_view lower = LowerCaseName(name, buffer, sizeof(buffer));
-  if (lower.empty()) return nullptr;
-  auto it = commands_.find(lower);
-  return it == commands_.end() ? nullptr : it->second.get();
+  constexpr size_t kMaxNameLength = 64;  // as before: no command is longer
+  if (name.empty() || name.size() > kMaxNameLength || index_.empty()) return nullptr;
+  const NameKey key = KeyOf(name);
+  const size_t mask = index_.size() - 1;
+  for (size_t i = IndexStart(key.words, key.size, mask);; i = (i + 1) & mask) {
+    const IndexSlot& slot = index_[i];
+    if (slot.spec == nullptr) return nullptr;
+    if (!(slot.key == key)) continue;
+    // A long name: the key covered its first 16 bytes only.
+    if (key.size <= 16 || MatchesLowerCase(name, slot.spec->name)) return slot.spec;
+  }
 }
 
 CommandLookup CommandTable::Lookup(std::span<const std::string_view> args) const {
@@ -235,10 +328,8 @@ CommandLookup CommandTable::Lookup(std::span<const std::string_view> args) const
     result.spec = base;
     return result;
   }
-  char buffer[64];
-  std::string_view sub = LowerCaseName(args[1], buffer, sizeof(buffer));
   for (const auto& candidate : base->subcommands) {
-    if (candidate->name == sub) {
+    if (MatchesLowerCase(args[1], candidate->name)) {
       result.spec = candidate.get();
       return result;
     }

@@ -16,8 +16,16 @@ namespace understudy::storage {
 // last byte backwards, so the sequence can be walked in both directions.
 //
 // Positions are byte offsets into the buffer. End() (== bytes()) is one past
-// the last element. Any insertion or erasure invalidates positions after it.
+// the last element. Any insertion or erasure invalidates positions after it
+// (an erasure or insertion at the head invalidates all of them).
 // The handle is 16 bytes so a Value can embed it inline.
+//
+// Large listpacks (list nodes, mostly) may keep a free gap in front of the
+// first element, so that popping or pushing at the head moves no bytes
+// (LPOP/LPUSH on an 8 KiB quicklist node would otherwise move the whole
+// node each time). The gap's length is stored in its own last four bytes,
+// and the top bit of the element count says whether there is one, so the
+// handle stays 16 bytes and small listpacks pay nothing.
 class Listpack {
  public:
   Listpack() = default;
@@ -30,10 +38,10 @@ class Listpack {
   // A deep copy.
   Listpack Clone() const;
 
-  uint32_t size() const { return count_; }
-  bool empty() const { return count_ == 0; }
+  uint32_t size() const { return count_ & kCountMask; }
+  bool empty() const { return size() == 0; }
   uint32_t bytes() const { return bytes_; }
-  // Bytes held by the buffer (its allocation size).
+  // Bytes held by the buffer (its allocation size, front gap included).
   size_t MemoryUsage() const;
 
   uint32_t Begin() const { return 0; }
@@ -62,14 +70,38 @@ class Listpack {
   // offset of the element that followed them.
   uint32_t Erase(uint32_t pos, uint32_t count = 1);
   void Clear();
-  // Gives spare capacity back to the allocator (insertions grow the buffer
-  // by a quarter ahead): for a collection that stopped growing, e.g. at the
-  // end of a command that added to it.
+  // Gives spare capacity (and any front gap) back to the allocator
+  // (insertions grow the buffer by a quarter ahead): for a collection that
+  // stopped growing, e.g. at the end of a command that added to it.
   void ShrinkToFit();
 
  private:
-  // Makes room for `grow` more bytes (amortised doubling).
+  // The top bit of count_ flags a front gap; the rest is the element count
+  // (a listpack of 2^31 elements would take over 4 GiB, past bytes_).
+  static constexpr uint32_t kFrontGapFlag = 1u << 31;
+  static constexpr uint32_t kCountMask = kFrontGapFlag - 1;
+
+  // Bytes of free space in front of data_ (0, or at least 4: the length
+  // is stored in the gap's last four bytes).
+  uint32_t front_gap() const;
+  void set_front_gap(uint32_t gap);
+  // The start of the allocation.
+  char* base() const { return data_ - front_gap(); }
+  // Makes room for the buffer to hold `needed` bytes from data_ on,
+  // growing by a quarter ahead (amortised O(1) appends).
   void Reserve(size_t needed);
+  // Moves the elements to a fresh allocation of `front_gap` + `capacity`
+  // bytes, `front_gap` of them in front (0 or at least 4). Returns false,
+  // changing nothing, when the allocation fails (shrinking callers then
+  // keep the old block, as a failed shrinking realloc would).
+  bool Relocate(size_t capacity, uint32_t front_gap);
+  // Moves the elements to the back of their block, or to a larger block,
+  // so that at least `size` bytes are free in front; returns that gap.
+  uint32_t GrowAtFront(uint32_t size);
+  // Erase's clean-up: closes a front gap that has grown larger than the
+  // elements and gives memory back once the buffer is mostly empty.
+  // `old_bytes` is bytes() before the erasure.
+  void AfterErase(uint32_t old_bytes);
   // Size of element `pos` in bytes, including header and backlen.
   uint32_t ElementSize(uint32_t pos) const;
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -153,6 +154,34 @@ TEST(ParseDoubleTest, AcceptsWhatStrtodAcceptsOverTheWholeString) {
   EXPECT_EQ(DoubleOf("123456789012345678"), 123456789012345678.0);
   // Many digits are fine: there is no length limit for doubles.
   EXPECT_EQ(DoubleOf("1." + std::string(6000, '0')), 1.0);
+}
+
+// Short plain integers take a fast path that skips strtod; it must give
+// exactly strtod's value for every shape it takes, and leave the others
+// (too long, signs alone, anything not a digit) to the general path.
+TEST(ParseDoubleTest, PlainIntegersGiveStrtodsValue) {
+  for (const char* text : {"0", "7", "-7", "+7", "-0", "+0", "000", "0042", "-00100",
+                           "999999999999999", "-999999999999999", "9007199254740993",
+                           "1234567890123456", "12345678901234567890", "4503599627370497"}) {
+    const double expected = std::strtod(text, nullptr);
+    const double parsed = DoubleOf(text);
+    EXPECT_EQ(parsed, expected) << text;
+    EXPECT_EQ(std::signbit(parsed), std::signbit(expected)) << text;
+  }
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 2000; ++i) {
+    const int digits = 1 + static_cast<int>(rng() % 17);
+    std::string text = (rng() % 2 == 0) ? "-" : "";
+    for (int d = 0; d < digits; ++d) text.push_back(static_cast<char>('0' + rng() % 10));
+    EXPECT_EQ(DoubleOf(text), std::strtod(text.c_str(), nullptr)) << text;
+  }
+  EXPECT_TRUE(DoubleRejected("-"));
+  EXPECT_TRUE(DoubleRejected("+"));
+  EXPECT_TRUE(DoubleRejected("--1"));
+  EXPECT_TRUE(DoubleRejected("+-1"));
+  EXPECT_TRUE(DoubleRejected("12a"));
+  EXPECT_TRUE(DoubleRejected("1 "));
+  EXPECT_TRUE(DoubleRejected(std::string_view("12\0", 3)));
 }
 
 TEST(ParseDoubleTest, NegativeZeroKeepsItsSign) {

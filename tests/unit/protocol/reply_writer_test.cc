@@ -84,6 +84,16 @@ TEST(ReplyWriterTest, BulkStrings) {
                  "$100000\r\n" + big + "\r\n");
 }
 
+// Short bulks are written in one piece; the length digits must be right on
+// both sides of each boundary (one digit, two digits, the long path).
+TEST(ReplyWriterTest, BulkLengthsAroundTheShortPathLimits) {
+  for (size_t length : {1u, 9u, 10u, 11u, 98u, 99u, 100u, 101u}) {
+    const std::string data(length, 'z');
+    const std::string expected = "$" + std::to_string(length) + "\r\n" + data + "\r\n";
+    ExpectEncoding([&](ReplyWriter& w) { w.Bulk(data); }, expected, expected);
+  }
+}
+
 TEST(ReplyWriterTest, Nulls) {
   ExpectEncoding([](ReplyWriter& w) { w.Null(); }, "$-1\r\n", "_\r\n");
   ExpectEncoding([](ReplyWriter& w) { w.NullArray(); }, "*-1\r\n", "_\r\n");

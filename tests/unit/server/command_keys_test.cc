@@ -4,6 +4,7 @@
 // follow Redis 7.0's rules.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -132,6 +133,55 @@ TEST_F(CommandKeysTest, NoCommandReadsOutsideJunkRequests) {
       }
     }
   }
+}
+
+// Lookup is case-insensitive for ASCII letters only, and exact otherwise,
+// at every name length (the index keys names of up to 16 bytes by their
+// bytes, longer ones by a prefix plus a comparison).
+TEST_F(CommandKeysTest, LookupIgnoresLetterCaseOnlyAtEveryNameLength) {
+  for (const CommandSpec* spec : table_.all()) {
+    std::string upper = spec->name;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(table_.Find(spec->name), spec) << spec->name;
+    EXPECT_EQ(table_.Find(upper), spec) << upper;
+    std::string mixed = spec->name;
+    for (size_t i = 0; i < mixed.size(); i += 2) {
+      mixed[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[i])));
+    }
+    EXPECT_EQ(table_.Find(mixed), spec) << mixed;
+    // One byte more, one byte less, one byte changed: another name.
+    EXPECT_NE(table_.Find(spec->name + "x"), spec);
+    EXPECT_NE(table_.Find(spec->name.substr(0, spec->name.size() - 1)), spec);
+    std::string changed = spec->name;
+    changed.back() = static_cast<char>(changed.back() ^ 0x01);
+    EXPECT_NE(table_.Find(changed), spec) << changed;
+    // Bytes that differ from a letter only in the case bit are not letters.
+    std::string not_letter = spec->name;
+    not_letter[0] = static_cast<char>(not_letter[0] & ~0x60);
+    EXPECT_EQ(table_.Find(not_letter), nullptr);
+  }
+  EXPECT_EQ(table_.Find(""), nullptr);
+  EXPECT_EQ(table_.Find(std::string(65, 'a')), nullptr);
+  EXPECT_EQ(table_.Find(std::string_view("get\0", 4)), nullptr);
+  EXPECT_EQ(table_.Find("G\xc5T"), nullptr);
+  ASSERT_NE(SpecFor({"CONFIG", "GeT", "x"}), nullptr);
+  EXPECT_EQ(SpecFor({"CONFIG", "GeT", "x"})->name, "get");
+  EXPECT_EQ(SpecFor({"config", std::string_view("get\0", 4), "x"}), nullptr);
+}
+
+// Names longer than the 16 bytes the index keys by (no built-in command
+// has one yet) are told apart by their remaining bytes.
+TEST(CommandTableTest, LongNamesSharingTheirFirst16BytesAreDistinct) {
+  CommandTable table;
+  const CommandSpec& first = table.Add({.name = "sixteen-byte-prefix-one", .arity = 1});
+  const CommandSpec& second = table.Add({.name = "sixteen-byte-prefix-two", .arity = 1});
+  const CommandSpec& short_one = table.Add({.name = "sixteen-byte-pre", .arity = 1});
+  EXPECT_EQ(table.Find("SIXTEEN-BYTE-PREFIX-ONE"), &first);
+  EXPECT_EQ(table.Find("sixteen-byte-prefix-Two"), &second);
+  EXPECT_EQ(table.Find("Sixteen-Byte-Pre"), &short_one);
+  EXPECT_EQ(table.Find("sixteen-byte-prefix-on"), nullptr);
+  EXPECT_EQ(table.Find("sixteen-byte-prefix-six"), nullptr);
+  EXPECT_EQ(table.Find("sixteen-byte-prefix-one!"), nullptr);
 }
 
 TEST_F(CommandKeysTest, NumkeysCommands) {

@@ -163,5 +163,116 @@ TEST(ListpackTest, ErasingMostElementsShrinksAndKeepsTheRest) {
   ExpectSameAs(lp, model);
 }
 
+// A large listpack keeps a gap in front for head pops and pushes (LPOP,
+// LPUSH on a quicklist node). Mixing them with every other edit must keep
+// the contents right, and the memory held near the elements' size.
+TEST(ListpackTest, HeadPopsAndPushesOnALargeListpackMatchADeque) {
+  std::mt19937 rng(7);
+  Listpack lp;
+  std::deque<std::string> model;
+  auto small_value = [&rng] {
+    static const size_t kLengths[] = {0, 1, 2, 3, 5, 20, 130};
+    std::string s(kLengths[rng() % 7], 'a');
+    for (char& c : s) c = static_cast<char>('a' + rng() % 26);
+    return s;
+  };
+  for (int step = 0; step < 20000; ++step) {
+    const int op = static_cast<int>(rng() % 10);
+    // Drift between filling up (~ a few KiB) and draining to nothing.
+    const bool filling = (step / 2000) % 2 == 0;
+    if (model.empty() || (filling ? op < 5 : op < 2)) {
+      std::string v = small_value();
+      lp.PushFront(v);
+      model.push_front(v);
+    } else if (op < 6 || (!filling && op < 8)) {
+      const uint32_t count = op == 0 ? 3 : 1;
+      lp.Erase(lp.Begin(), count);
+      for (uint32_t i = 0; i < count && !model.empty(); ++i) model.pop_front();
+    } else if (op == 6) {
+      std::string v = small_value();
+      lp.PushBack(v);
+      model.push_back(v);
+    } else if (op == 7) {
+      lp.Erase(lp.Last());
+      model.pop_back();
+    } else if (op == 8) {
+      const size_t index = rng() % model.size();
+      std::string v = small_value();
+      lp.Replace(lp.Seek(static_cast<int64_t>(index)), v);
+      model[index] = v;
+    } else {
+      const size_t index = rng() % (model.size() + 1);
+      std::string v = small_value();
+      lp.Insert(index == model.size() ? lp.End() : lp.Seek(static_cast<int64_t>(index)), v);
+      model.insert(model.begin() + static_cast<long>(index), v);
+    }
+    ASSERT_EQ(lp.size(), model.size());
+    if (!model.empty()) {
+      ASSERT_EQ(lp.Get(lp.Begin()), model.front());
+      ASSERT_EQ(lp.Get(lp.Last()), model.back());
+    }
+    // Spare room (front gap and tail) stays within a small multiple of the
+    // elements, as without a gap.
+    EXPECT_LE(lp.MemoryUsage(), 3 * static_cast<size_t>(lp.bytes()) + 512) << "step " << step;
+    if (step % 500 == 0) ExpectSameAs(lp, model);
+  }
+  ExpectSameAs(lp, model);
+  Listpack copy = lp.Clone();
+  ExpectSameAs(copy, model);
+  lp.ShrinkToFit();
+  ExpectSameAs(lp, model);
+  Listpack moved = std::move(lp);
+  ExpectSameAs(moved, model);
+}
+
+// The point of the front gap: on a large listpack, popping the head leaves
+// the other elements where they are (no memmove of the whole node), and so
+// does pushing at the head once the gap has room.
+TEST(ListpackTest, HeadEditsOfALargeListpackMoveNoElements) {
+  Listpack lp;
+  for (int i = 0; i < 400; ++i) lp.PushBack("element-" + std::to_string(i));
+  const char* second = lp.Get(lp.Next(lp.Begin())).data();
+  lp.Erase(lp.Begin());
+  EXPECT_EQ(lp.Get(lp.Begin()).data(), second);
+  EXPECT_EQ(lp.Get(lp.Begin()), "element-1");
+  lp.PushFront("again");  // fits in the gap the erasure left
+  EXPECT_EQ(lp.Get(lp.Next(lp.Begin())).data(), second);
+  EXPECT_EQ(lp.Get(lp.Begin()), "again");
+  // A head push with no gap makes one, so the next ones move nothing.
+  lp.PushFront(std::string(300, 'x'));
+  const char* first = lp.Get(lp.Begin()).data();
+  lp.PushFront("y");
+  EXPECT_EQ(lp.Get(lp.Next(lp.Begin())).data(), first);
+  EXPECT_EQ(lp.size(), 402u);
+  EXPECT_EQ(lp.Get(lp.Last()), "element-399");
+}
+
+// The quicklist pattern: a node filled to ~8 KiB, then drained from the
+// head one element at a time, gives its memory back as it goes.
+TEST(ListpackTest, DrainingAFullNodeFromTheHeadGivesMemoryBack) {
+  Listpack lp;
+  std::deque<std::string> model;
+  while (lp.bytes() < 8000) {
+    model.push_front("v" + std::to_string(model.size()));
+    lp.PushFront(model.front());
+  }
+  ExpectSameAs(lp, model);
+  const size_t full = lp.MemoryUsage();
+  while (model.size() > 20) {
+    ASSERT_EQ(lp.Get(lp.Begin()), model.front());
+    lp.Erase(lp.Begin());
+    model.pop_front();
+    ASSERT_LE(lp.MemoryUsage(), 3 * static_cast<size_t>(lp.bytes()) + 512);
+  }
+  EXPECT_LT(lp.MemoryUsage(), full / 8);
+  ExpectSameAs(lp, model);
+  while (!model.empty()) {
+    lp.Erase(lp.Begin());
+    model.pop_front();
+  }
+  EXPECT_TRUE(lp.empty());
+  EXPECT_EQ(lp.MemoryUsage(), 0u);
+}
+
 }  // namespace
 }  // namespace understudy::storage
