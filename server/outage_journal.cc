@@ -67,16 +67,17 @@ bool OutageJournal::Open(std::string* error) {
         options_.journal_path, opened.tail_was_torn ? "torn" : "corrupt", opened.cut_offset,
         opened.bytes_dropped, opened.cut_detail, opened.records_kept);
   }
-  if (writer_.pending_records() == 0) {
+  // The journal is emptied when an outage is reconciled: any record left
+  // (an outage marker at least) is an outage still going on.
+  if (opened.records_kept == 0) {
     spdlog::info("journal {}: open, nothing pending (last seq {})", options_.journal_path,
                  writer_.last_seq());
     return true;
   }
   spdlog::warn(
-      "journal {}: {} records of an outage not yet reconciled (seq {} to {}): restoring "
-      "the local store from snapshot and journal",
-      options_.journal_path, writer_.pending_records(), writer_.applied_up_to() + 1,
-      writer_.last_seq());
+      "journal {}: an outage not yet reconciled ({} writes pending, seq up to {}): "
+      "restoring the local store from snapshot and journal",
+      options_.journal_path, writer_.pending_records(), writer_.last_seq());
   if (!RestoreLocalStore(error)) return false;
   in_outage_ = true;
   return true;
@@ -133,6 +134,12 @@ void OutageJournal::BeginOutage() {
   if (in_outage_) return;
   in_outage_ = true;
   baselined_.clear();
+  // Marked first, so that a crash even before the first write restores the
+  // store from this outage's snapshot instead of starting empty.
+  storage::JournalRecord marker;
+  marker.op = storage::JournalOp::kOutageBegin;
+  marker.time_ms = server_.clock().NowMs();
+  Append(marker);
   WriteSnapshot();
 }
 
@@ -276,7 +283,9 @@ std::vector<storage::JournalRecord> OutageJournal::PendingRecords(std::string* e
   storage::ReadJournal(
       options_.journal_path,
       [&](const storage::JournalRecord& record) {
-        if (record.op != storage::JournalOp::kReplayed && record.seq > after) {
+        const bool replayable =
+            record.op == storage::JournalOp::kCommand || record.op == storage::JournalOp::kBaseline;
+        if (replayable && record.seq > after) {
           records.push_back(record);
         }
         return true;

@@ -144,7 +144,9 @@ bool PrimarySide::Start(std::string* error) {
   proxy_->set_reconciler(reconciler_.get());
   // Writes made while the journal is being replayed follow the replay.
   journal_->set_record_listener([this](const storage::JournalRecord& record) {
-    if (reconciler_->running()) reconciler_->Append(record);
+    const bool replayable =
+        record.op == storage::JournalOp::kCommand || record.op == storage::JournalOp::kBaseline;
+    if (replayable && reconciler_->running()) reconciler_->Append(record);
   });
 
   mirror_ = std::make_unique<replication::Mirror>(io_, MirrorOptionsFrom(config, *link_),

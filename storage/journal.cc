@@ -37,7 +37,7 @@ bool FitsInU32(std::string_view s) { return s.size() <= UINT32_MAX; }
 
 bool IsKnownOp(uint8_t op) {
   return op >= static_cast<uint8_t>(JournalOp::kCommand) &&
-         op <= static_cast<uint8_t>(JournalOp::kReplayed);
+         op <= static_cast<uint8_t>(JournalOp::kOutageBegin);
 }
 
 std::string_view OpName(uint8_t op) {
@@ -48,6 +48,8 @@ std::string_view OpName(uint8_t op) {
       return "baseline";
     case JournalOp::kReplayed:
       return "replayed";
+    case JournalOp::kOutageBegin:
+      return "outage-begin";
   }
   return "unknown";
 }
@@ -80,6 +82,8 @@ bool DecodePayload(JournalOp op, std::string_view payload, JournalRecord* r) {
       break;
     case JournalOp::kReplayed:
       if (!in.ReadU64(&r->applied_up_to)) return false;
+      break;
+    case JournalOp::kOutageBegin:
       break;
   }
   return in.at_end();
@@ -171,6 +175,8 @@ bool EncodeJournalRecord(const JournalRecord& record, std::string* out) {
       break;
     case JournalOp::kReplayed:
       PutU64(out, record.applied_up_to);
+      break;
+    case JournalOp::kOutageBegin:
       break;
   }
   const size_t payload = out->size() - start - kJournalRecordOverhead;

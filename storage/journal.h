@@ -48,6 +48,11 @@ enum class JournalOp : uint8_t {
   kBaseline = 2,
   // Checkpoint: every record with seq <= applied_up_to is on the primary.
   kReplayed = 3,
+  // An outage began (the snapshot written then covers the records before
+  // it). A journal holding any record is an outage not yet reconciled, even
+  // when no write came yet: a restart must restore the store, not start
+  // empty.
+  kOutageBegin = 4,
 };
 
 inline constexpr std::string_view kJournalMagic = "USJOURNL";

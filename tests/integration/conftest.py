@@ -148,3 +148,16 @@ def primary():
     yield server
     server.stop()
     server.cleanup()
+
+
+@pytest.fixture
+def durable_primary():
+    """A primary that keeps its data across a restart (appendonly, fsync
+    always): the outage tests restart it and check what it holds."""
+    from support.primary import Primary
+
+    server = Primary(["--appendonly", "yes", "--appendfsync", "always"])
+    server.start()
+    yield server
+    server.stop()
+    server.cleanup()

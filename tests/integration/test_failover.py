@@ -36,6 +36,7 @@ import dataclasses
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from typing import Callable
@@ -93,10 +94,14 @@ def _primary_directive_missing() -> str | None:
     """
     argv = [str(understudy_binary()), "--port", str(free_port()),
             "--primary", HOST, str(free_port())]
+    # In a scratch directory: in proxy mode the daemon keeps its outage
+    # journal in its working directory.
+    scratch = tempfile.TemporaryDirectory(prefix="understudy-gate-")
     try:
         probe = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT)
+                                 stderr=subprocess.STDOUT, cwd=scratch.name)
     except OSError as exc:
+        scratch.cleanup()
         pytest.fail(f"cannot execute {argv[0]}: {exc}")
     try:
         output, _ = probe.communicate(timeout=0.5)
@@ -104,6 +109,8 @@ def _primary_directive_missing() -> str | None:
         probe.kill()
         probe.communicate(timeout=5)
         return None  # still running: the directive was accepted
+    finally:
+        scratch.cleanup()
     text = output.decode("utf-8", "replace")
     rejected = [line for line in text.splitlines() if line.startswith(">>> 'primary ")]
     if "Bad directive" in text and rejected:

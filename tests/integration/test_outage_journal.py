@@ -27,14 +27,6 @@ CLASSES = [
 ]
 
 
-@pytest.fixture
-def durable_primary():
-    server = Primary(["--appendonly", "yes", "--appendfsync", "always"])
-    server.start()
-    yield server
-    server.stop()
-    server.cleanup()
-
 
 def client(daemon) -> redis.Redis:
     return redis.Redis(host=HOST, port=daemon.port, socket_timeout=5)

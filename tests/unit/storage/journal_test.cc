@@ -74,6 +74,10 @@ const std::string kPinnedReplayedBytes(
     "\x00\x02\x68\xe5\xcf\x8b\x01\x00\x00\x08\x00\x00\x00\x00\x00\x00"
     "\x00",
     33);
+const std::string kPinnedOutageBeginBytes(
+    "\x10\x00\x00\x00\xd4\xb5\x5e\x87\x04\x0a\x00\x00\x00\x00\x00\x00"
+    "\x00\x03\x68\xe5\xcf\x8b\x01\x00\x00",
+    25);
 const std::string kPinnedHeaderBytes(
     "\x55\x53\x4a\x4f\x55\x52\x4e\x4c\x01\x00\x00\x00\x2a\x00\x00\x00"
     "\x00\x00\x00\x00\xbd\xf7\xb0\xe1",
@@ -119,6 +123,7 @@ TEST(JournalFormatTest, OpCodeValuesArePinned) {
   EXPECT_EQ(static_cast<int>(JournalOp::kCommand), 1);
   EXPECT_EQ(static_cast<int>(JournalOp::kBaseline), 2);
   EXPECT_EQ(static_cast<int>(JournalOp::kReplayed), 3);
+  EXPECT_EQ(static_cast<int>(JournalOp::kOutageBegin), 4);
   EXPECT_EQ(kJournalVersion, 1);
   EXPECT_EQ(kJournalMagic, "USJOURNL");
 }
@@ -127,6 +132,11 @@ TEST(JournalFormatTest, EncodedBytesOfEachOpArePinned) {
   EXPECT_EQ(Encoded(PinnedCommand()), kPinnedCommandBytes);
   EXPECT_EQ(Encoded(PinnedBaseline()), kPinnedBaselineBytes);
   EXPECT_EQ(Encoded(PinnedReplayed()), kPinnedReplayedBytes);
+  JournalRecord outage_begin;
+  outage_begin.op = JournalOp::kOutageBegin;
+  outage_begin.seq = 10;
+  outage_begin.time_ms = 1700000000003;
+  EXPECT_EQ(Encoded(outage_begin), kPinnedOutageBeginBytes);
   std::string header;
   EncodeJournalHeader(42, &header);
   EXPECT_EQ(header, kPinnedHeaderBytes);
@@ -236,7 +246,7 @@ std::string FrameWithGoodChecksum(std::string_view body) {
 TEST(JournalFormatTest, UnknownOpWithGoodChecksumIsReportedAsSuch) {
   JournalRecord decoded;
   size_t consumed = 0;
-  for (int op : {0, 4, 99, 255}) {
+  for (int op : {0, 5, 99, 255}) {
     std::string body(1, static_cast<char>(op));
     body += std::string(16, '\0');
     EXPECT_EQ(DecodeJournalRecord(FrameWithGoodChecksum(body), &decoded, &consumed),
