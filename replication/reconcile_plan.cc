@@ -137,6 +137,9 @@ std::string ScoreBits(double score) {
 }
 
 constexpr char kBaselineVersion = '\x01';
+// A counter's local deadline at least this far ahead is set with SET NX
+// PXAT rather than through the script (see the counter sums in NextBatch).
+constexpr int64_t kNativeDeadlineMarginMs = 1000;
 
 // The canonical form of a state, hashed. Both sides go through FetchedKey,
 // so the local store and the primary encode identically.
@@ -417,10 +420,20 @@ int64_t ReconcilePlanner::LocalDeadline(uint32_t db, std::string_view key, int64
   return entry->has_expire() ? entry->expire_at_ms() : -1;
 }
 
+void ReconcilePlanner::AddNative(uint32_t db, const std::string& key, std::vector<std::string> argv,
+                                 PlanState& state) {
+  PlannedCommand command;
+  command.db = db;
+  command.key = key;
+  command.argv = std::move(argv);
+  state.batch.commands.push_back(std::move(command));
+}
+
 void ReconcilePlanner::AddApply(uint32_t db, const std::string& key,
                                 std::vector<std::string> argv_tail, PlanState& state) {
   PlannedCommand command;
   command.db = db;
+  command.key = key;
   command.argv.reserve(argv_tail.size() + 4);
   command.argv.push_back("EVALSHA");
   command.argv.push_back(apply_sha_);
@@ -739,8 +752,26 @@ ReconcileBatch ReconcilePlanner::NextBatch(int64_t now_ms) {
   // is written whole instead, so its sums are dropped.
   for (const CounterSum& sum : state.sums) {
     if (counter_lww_.count(KeyId(sum.db, sum.key)) > 0) continue;
-    const std::string deadline = std::to_string(LocalDeadline(sum.db, sum.key, now_ms));
+    const int64_t deadline_ms = LocalDeadline(sum.db, sum.key, now_ms);
+    const std::string deadline = std::to_string(deadline_ms);
+    // A string counter whose local key has no deadline, or one well ahead,
+    // needs no script: SET NX creates an absent key with the local deadline
+    // (an existing one keeps its own) and the increment follows. Native
+    // commands cost the primary a fraction of a script call, and counters
+    // are most of a rate limiter's journal. A deadline about to pass (or
+    // "gone locally", -2) goes through the script, which creates nothing
+    // that would expire at once.
+    const bool native = sum.kind == CounterKind::kString &&
+                        (deadline_ms == -1 || deadline_ms > now_ms + kNativeDeadlineMarginMs);
     auto emit = [&](std::string delta) {
+      if (native) {
+        if (deadline_ms >= 0) {
+          AddNative(sum.db, sum.key, {"SET", sum.key, "0", "NX", "PXAT", deadline}, state);
+        }
+        AddNative(sum.db, sum.key,
+                  {sum.is_float ? "INCRBYFLOAT" : "INCRBY", sum.key, std::move(delta)}, state);
+        return;
+      }
       std::vector<std::string> tail = {"incr", deadline};
       switch (sum.kind) {
         case CounterKind::kString:

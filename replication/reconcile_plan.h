@@ -68,6 +68,7 @@ FetchedKey LocalKeyState(storage::Database& db, std::string_view key, int64_t no
 struct PlannedCommand {
   uint32_t db = 0;
   std::vector<std::string> argv;
+  std::string key;  // the key it writes (for the log of a refused command)
 };
 
 // An lww key of a batch: what to write, and against what to compare.
@@ -109,8 +110,8 @@ struct ReconcileBatch {
 };
 
 struct PlanLimits {
-  size_t max_records = 256;
-  size_t max_bytes = 1 << 20;    // argv bytes of the records of one batch
+  size_t max_records = 4096;
+  size_t max_bytes = 8 << 20;    // argv bytes of the records of one batch
   size_t max_args_per_op = 512;  // longer member lists are split
 };
 
@@ -166,6 +167,9 @@ class ReconcilePlanner {
   // The key's local final deadline for the apply script: -1 none, -2 the
   // key is absent locally.
   int64_t LocalDeadline(uint32_t db, std::string_view key, int64_t now_ms) const;
+  // Adds a plain command (no script) writing `key`.
+  void AddNative(uint32_t db, const std::string& key, std::vector<std::string> argv,
+                 PlanState& state);
   void AddApply(uint32_t db, const std::string& key, std::vector<std::string> argv_tail,
                 PlanState& state);
 

@@ -304,8 +304,7 @@ void Reconciler::SendTransaction() {
     SelectDb(command.db);
     std::vector<std::string_view> args(command.argv.begin(), command.argv.end());
     Send(args, Kind::kQueued);
-    // EVALSHA sha 1 key ...: the key, for the log of a refused command.
-    exec_keys_.push_back(command.argv.size() > 3 ? command.argv[3] : command.argv[0]);
+    exec_keys_.push_back(command.key);
   }
   SelectDb(0);
   std::string seq = std::to_string(current_.last_seq);

@@ -276,6 +276,8 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Flush() {
+    // Journaled writes reach the file before their replies leave.
+    server_.FlushJournal();
     if (closed_ || writing_) return;
     if (session_->reply.empty()) {
       // QUIT or a protocol error: close once every reply is out, including

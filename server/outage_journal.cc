@@ -140,6 +140,7 @@ void OutageJournal::BeginOutage() {
   marker.op = storage::JournalOp::kOutageBegin;
   marker.time_ms = server_.clock().NowMs();
   Append(marker);
+  Flush();
   WriteSnapshot();
 }
 
@@ -189,12 +190,14 @@ bool OutageJournal::Append(storage::JournalRecord& record) {
         options_.journal_path, record.seq, static_cast<int>(status));
     return false;
   }
-  std::string error;
-  if (!writer_.Flush(&error)) {
-    spdlog::error("journal {}: {}", options_.journal_path, error);
-  }
   if (record_listener_) record_listener_(record);
   return true;
+}
+
+void OutageJournal::Flush() {
+  if (writer_.buffered_bytes() == 0) return;
+  std::string error;
+  if (!writer_.Flush(&error)) spdlog::error("journal {}: {}", options_.journal_path, error);
 }
 
 bool OutageJournal::BeforeWrite(const ClientSession& client, const CommandSpec& spec,
@@ -276,7 +279,8 @@ void OutageJournal::AppendWriteBack(int db, std::string_view key, std::string_vi
   if (Append(record)) ++stats_.write_backs;
 }
 
-std::vector<storage::JournalRecord> OutageJournal::PendingRecords(std::string* error) const {
+std::vector<storage::JournalRecord> OutageJournal::PendingRecords(std::string* error) {
+  Flush();
   std::vector<storage::JournalRecord> records;
   storage::JournalReadResult result;
   const uint64_t after = writer_.applied_up_to();

@@ -94,7 +94,14 @@ class OutageJournal {
   void AppendWriteBack(int db, std::string_view key, std::string_view class_name, int64_t now_ms);
 
   // Every record not yet reconciled (seq > the last checkpoint), in order.
-  std::vector<storage::JournalRecord> PendingRecords(std::string* error) const;
+  std::vector<storage::JournalRecord> PendingRecords(std::string* error);
+
+  // Writes the records appended since the last call (one write(2); under
+  // journal-fsync always also fdatasync). The network layer calls it before
+  // any reply leaves, so a write is journaled before it is acknowledged,
+  // and a pipeline's records cost one system call, as Redis writes its AOF
+  // buffer once per event-loop turn.
+  void Flush();
 
   const OutageJournalStats& stats() const { return stats_; }
   uint64_t bytes() const { return writer_.bytes(); }
@@ -104,7 +111,7 @@ class OutageJournal {
   bool full() const { return full_; }
 
  private:
-  // Appends `record` with the next sequence number and flushes it.
+  // Appends `record` with the next sequence number (buffered until Flush).
   bool Append(storage::JournalRecord& record);
   // Loads the snapshot and re-applies records after it (Open's recovery).
   bool RestoreLocalStore(std::string* error);

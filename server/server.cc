@@ -221,6 +221,10 @@ void Server::Call(ClientSession& client, const CommandSpec& spec,
   ++stats_.total_commands_processed;
 }
 
+void Server::FlushJournal() {
+  if (journal_ != nullptr) journal_->Flush();
+}
+
 void Server::CallJournaled(CommandContext& ctx) {
   if (!journal_->BeforeWrite(ctx.client, ctx.spec, ctx.args, ctx.now_ms)) {
     ctx.reply.Error(errors::kJournalFull);
@@ -239,6 +243,7 @@ void Server::CallJournaled(CommandContext& ctx) {
 void Server::Cron() {
   const int64_t now_ms = clock_->NowMs();
   memory_guard_->Cron(now_ms);
+  FlushJournal();
   // Active expiry: sample each database's volatile keys, repeating while a
   // quarter or more of a sample had expired, within a small time budget so
   // that no cycle stalls clients (Redis's "fast enough, bounded" approach).

@@ -174,6 +174,8 @@ class Server {
   // outage, every write command Call() runs is journaled.
   void set_journal(OutageJournal* journal) { journal_ = journal; }
   OutageJournal* journal() const { return journal_; }
+  // Writes journal records still buffered; call before replies are sent.
+  void FlushJournal();
   void set_proxy(Proxy* proxy) { proxy_ = proxy; }
   // The password check: constant time in the length of the candidate.
   bool CheckPassword(std::string_view candidate) const;

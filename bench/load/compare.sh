@@ -12,11 +12,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
   cat <<'EOF'
-usage: compare.sh [--proxy] [options]
+usage: compare.sh [--proxy | --outage] [options]
   --proxy            proxy mode: one redis-server, with twemproxy and understudy
                      (--primary) each in front of it; measures the three
                      endpoints (direct, twemproxy, understudy) interleaved.
                      Defaults there: no --extra tests, no pinning
+  --outage           outage mode: understudy with a primary that never answers
+                     (every command served locally and every write journaled,
+                     journal-fsync everysec) against redis-server with
+                     appendonly yes, appendfsync everysec: the journal's cost
+                     against Redis's own append-only file
   --twemproxy-connections N
                      server_connections of the twemproxy pool (default: 1,
                      twemproxy's default and the only value that keeps each
@@ -70,6 +75,7 @@ rounds=5
 run_timeout=120
 pin=auto
 proxy_mode=no
+outage_mode=no
 twemproxy_connections=1
 extra_given=no
 out_file=""
@@ -78,6 +84,7 @@ raw_file=""
 while (($# > 0)); do
   case "$1" in
     --proxy) proxy_mode=yes; shift ;;
+    --outage) outage_mode=yes; shift ;;
     --twemproxy-connections) twemproxy_connections="$2"; shift 2 ;;
     -t) tests="$2"; shift 2 ;;
     --extra) extra_tests="$2"; extra_given=yes; shift 2 ;;
@@ -151,6 +158,14 @@ if [[ "$proxy_mode" == yes ]]; then
   lib_require_tools "$NUTCRACKER_BIN"
   [[ "$(basename "$UNDERSTUDY_BIN")" != redis-server ]] ||
     die "--proxy needs understudy itself (a redis-server stand-in cannot proxy)"
+fi
+if [[ "$outage_mode" == yes ]]; then
+  [[ "$proxy_mode" == no ]] || die "--outage and --proxy exclude each other"
+  # Nothing listens on that port: the primary is down for the whole run.
+  dead_port="$(lib_pick_port)"
+  UNDERSTUDY_CMD+=(--primary 127.0.0.1 "$dead_port" --primary-probe-max-interval 1000
+    --journal-fsync everysec --journal-max-bytes 0)
+  REDIS_CMD+=(--appendonly yes --appendfsync everysec)
 fi
 lib_init
 
