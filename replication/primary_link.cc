@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
+#include <utility>
 
 #include "protocol/request_writer.h"
 #include "replication/sentinel_watcher.h"
@@ -267,6 +268,7 @@ void PrimaryLink::OnProbeResult(bool ok, FailureKind kind, std::string_view deta
     probe_.reset();
   }
   if (stopped_) return;
+  if (first_probe_listener_) asio::post(io_, std::exchange(first_probe_listener_, nullptr));
   const int64_t now_ms = clock_.NowMs();
   if (ok) {
     last_probe_failure_.clear();

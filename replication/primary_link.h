@@ -63,6 +63,11 @@ class PrimaryLink {
     recovery_handler_ = std::move(handler);
   }
   void RecoveryComplete();
+  // Called once (posted to the loop) when the first probe's outcome is
+  // known, success or failure, after the state it leads to is taken.
+  void set_first_probe_listener(std::function<void()> listener) {
+    first_probe_listener_ = std::move(listener);
+  }
   // The primary's replication ID (INFO replication master_replid) as the
   // last successful probe saw it; empty when INFO is not available. A new
   // one means a restarted primary or a promoted replica: it may have lost
@@ -131,6 +136,7 @@ class PrimaryLink {
   std::unique_ptr<SentinelWatcher> sentinel_;
   StateListener state_listener_;
   std::function<void()> recovery_handler_;
+  std::function<void()> first_probe_listener_;
   std::string probe_replication_id_;
   bool stopped_ = false;
 };

@@ -79,11 +79,14 @@ int main(int argc, char** argv) {
       spdlog::critical("{}", error);
       return 1;
     }
+    // Clients are admitted once the first probe has told healthy from
+    // down (a refused or timed-out probe is quick); 2 s at the latest.
+    primary_side->WhenLinkReady([&network] { network.Start(); }, 2000);
   } else {
     spdlog::info("understudy {} started, standalone mode, pid={}", understudy::server::kVersion,
                  ::getpid());
+    network.Start();
   }
-  network.Start();
   io.run();
   if (primary_side) primary_side->Stop();
   spdlog::info("understudy is now ready to exit, bye bye...");

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -171,7 +172,23 @@ bool PrimarySide::Start(std::string* error) {
   return true;
 }
 
+void PrimarySide::WhenLinkReady(std::function<void()> start, int64_t fallback_ms) {
+  auto once = std::make_shared<std::function<void()>>(std::move(start));
+  auto fire = [once] {
+    if (!*once) return;
+    auto run = std::exchange(*once, nullptr);
+    run();
+  };
+  link_->set_first_probe_listener(fire);
+  ready_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
+  ready_timer_->expires_after(std::chrono::milliseconds(fallback_ms));
+  ready_timer_->async_wait([fire](const boost::system::error_code& ec) {
+    if (!ec) fire();
+  });
+}
+
 void PrimarySide::Stop() {
+  if (ready_timer_) ready_timer_->cancel();
   if (reconciler_) reconciler_->Stop();
   if (mirror_) mirror_->Stop();
   if (link_) {

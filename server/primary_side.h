@@ -11,6 +11,7 @@
 //     journal is replayed onto it, and only then is the primary healthy.
 
 #include <boost/asio.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,6 +42,12 @@ class PrimarySide {
   // outage was still pending) and starts probing the primary. False with
   // *error when the daemon must not start.
   bool Start(std::string* error);
+  // Calls `start` (once) when the primary link knows where it stands: after
+  // the first probe, or `fallback_ms` at the latest. Clients are admitted
+  // then, so that a restarting daemon does not answer its first requests
+  // from a local store that is not loaded while the primary is fine (an
+  // lww write there would later replace the primary's whole key).
+  void WhenLinkReady(std::function<void()> start, int64_t fallback_ms);
   // Stops the link, the mirror and a running reconciliation; flushes the
   // journal. Then lets the closed connections' handlers run.
   void Stop();
@@ -67,6 +74,7 @@ class PrimarySide {
   std::unique_ptr<replication::Mirror> mirror_;
   std::unique_ptr<OutageJournal> journal_;
   std::unique_ptr<replication::Reconciler> reconciler_;
+  std::unique_ptr<boost::asio::steady_timer> ready_timer_;
 };
 
 }  // namespace understudy::server

@@ -222,3 +222,24 @@ def test_primary_that_lost_its_data_gets_the_union_keys_back(primary):
         assert info_understudy(daemon)["journal_records_pending"] == "0"
     finally:
         daemon.stop()
+
+
+def test_a_starting_daemon_sends_its_first_writes_to_a_healthy_primary(primary):
+    """Clients are admitted once the first probe is in: a write that a
+    starting daemon answered from its empty local store would later replace
+    the primary's whole lww key (here: the hash would lose field a)."""
+    with primary.admin() as direct:
+        direct.hset("sess:h", mapping={"a": "1"})
+    for _ in range(5):
+        daemon = ProxiedUnderstudy(primary.port, CLASSES)
+        daemon.start()  # returns at the first PING answered
+        try:
+            assert client(daemon).hset("sess:h", "b", "2") in (0, 1)
+            wait_state(daemon, "healthy", 10.0)
+            assert info_understudy(daemon)["journal_records_pending"] == "0"
+            with primary.admin() as direct:
+                assert direct.hgetall("sess:h") == {b"a": b"1", b"b": b"2"}
+                direct.hdel("sess:h", "b")
+        finally:
+            daemon.stop()
+            daemon.cleanup()
