@@ -525,15 +525,27 @@ void ReconcilePlanner::PlanUnion(const JournalRecord& record, size_t key_index, 
       }
     }
     if (first >= argv.size() || (argv.size() - first) % step != 0) return skip();
-    const std::string deadline = std::to_string(LocalDeadline(db, key, state.now_ms));
+    const int64_t deadline_ms = LocalDeadline(db, key, state.now_ms);
+    const std::string deadline = std::to_string(deadline_ms);
     const size_t chunk = std::max<size_t>(step, limits_.max_args_per_op / step * step);
+    // The local key has no deadline: no deadline beats any, so the addition
+    // is the command itself then PERSIST, with no script.
+    const bool native = deadline_ms == -1;
     for (size_t at = first; at < argv.size(); at += chunk) {
+      size_t end = std::min(argv.size(), at + chunk);
+      if (native) {
+        std::vector<std::string> plain = {name, key};
+        plain.insert(plain.end(), options.begin(), options.end());
+        plain.insert(plain.end(), argv.begin() + at, argv.begin() + end);
+        AddNative(db, key, std::move(plain), state);
+        continue;
+      }
       std::vector<std::string> tail = {"add", deadline, name};
       tail.insert(tail.end(), options.begin(), options.end());
-      size_t end = std::min(argv.size(), at + chunk);
       tail.insert(tail.end(), argv.begin() + at, argv.begin() + end);
       AddApply(db, key, std::move(tail), state);
     }
+    if (native) AddNative(db, key, {"PERSIST", key}, state);
     return;
   }
 
@@ -831,6 +843,24 @@ void ReconcilePlanner::ResolveLww(ReconcileBatch& batch, std::span<const Fetched
     if (!write_local) continue;
     PlannedCommand command;
     command.db = write.db;
+    command.key = write.key;
+    // A deletion or a string needs no script: DEL, or SET (which replaces
+    // a value of any type and, without KEEPTTL, its deadline too) with the
+    // local deadline. Plain commands cost the primary far less.
+    if (write.local.type == FetchedKey::kMissing) {
+      command.argv = {"DEL", write.key};
+      batch.commands.push_back(std::move(command));
+      continue;
+    }
+    if (write.local.type == FetchedKey::kString) {
+      command.argv = {"SET", write.key, write.local.string_value};
+      if (write.local.expire_at_ms >= 0) {
+        command.argv.push_back("PXAT");
+        command.argv.push_back(std::to_string(write.local.expire_at_ms));
+      }
+      batch.commands.push_back(std::move(command));
+      continue;
+    }
     command.argv = {"EVALSHA", apply_sha_, "1", write.key};
     for (std::string& arg : StateArgs("replace", write.local))
       command.argv.push_back(std::move(arg));

@@ -119,7 +119,10 @@ TEST_F(PlanTest, UnionAdditionsCarryTheLocalDeadline) {
        Command({"ZADD", "bl:z", "NX", "1", "m", "2", "n"}), Command({"RPUSH", "bl:gone", "x"})});
   EXPECT_EQ(Ops(batch),
             (std::vector<Args>{{"bl:set", "add", std::to_string(kNow + 5000), "SADD", "a", "b"},
-                               {"bl:hash", "add", "-1", "HSET", "f", "v"},
+                               // No local deadline: the command, then PERSIST
+                               // (no deadline beats any), without the script.
+                               {"HSET", "bl:hash", "f", "v"},
+                               {"PERSIST", "bl:hash"},
                                // bl:z and bl:gone are not in the local store: -2
                                // leaves an existing key's deadline alone.
                                {"bl:z", "add", "-2", "ZADD", "NX", "1", "m", "2", "n"},
@@ -307,10 +310,12 @@ TEST_F(PlanTest, LwwWritesTheFinalLocalStateOrATombstone) {
   std::vector<ReconcileConflict> conflicts;
   planner.ResolveLww(batch, primary, &conflicts);
   EXPECT_TRUE(conflicts.empty());
-  EXPECT_EQ(Ops(batch), (std::vector<Args>{
-                            {"sess:1", "replace", "string", std::to_string(kNow + 3600'000), "v2"},
-                            {"sess:gone", "replace", "none", "-1"},
-                            {"other", "replace", "none", "-1"}}));
+  // Strings and deletions are written with plain SET (with the local
+  // deadline) and DEL; other types go through the apply script.
+  EXPECT_EQ(Ops(batch),
+            (std::vector<Args>{{"SET", "sess:1", "v2", "PXAT", std::to_string(kNow + 3600'000)},
+                               {"DEL", "sess:gone"},
+                               {"DEL", "other"}}));
 }
 
 TEST_F(PlanTest, LwwConflictFollowsTheClassPolicy) {
@@ -347,9 +352,9 @@ TEST_F(PlanTest, LwwConflictFollowsTheClassPolicy) {
   EXPECT_FALSE(conflicts[1].local_won);
   std::vector<Args> ops = Ops(batch);
   ASSERT_EQ(ops.size(), 3u);  // psess:a is left as the primary has it
-  EXPECT_EQ(ops[0][0], "sess:a");
-  EXPECT_EQ(ops[1][0], "sess:same");
-  EXPECT_EQ(ops[2][0], "sess:unchanged");
+  EXPECT_EQ(ops[0], (Args{"SET", "sess:a", "local"}));
+  EXPECT_EQ(ops[1], (Args{"SET", "sess:same", "local"}));
+  EXPECT_EQ(ops[2], (Args{"SET", "sess:unchanged", "local"}));
 }
 
 TEST_F(PlanTest, LwwLaterBatchComparesWithWhatThisRunWrote) {
@@ -376,7 +381,7 @@ TEST_F(PlanTest, LwwLaterBatchComparesWithWhatThisRunWrote) {
   written.string_value = "v2";
   planner.ResolveLww(second, std::vector<FetchedKey>{written}, &conflicts);
   EXPECT_TRUE(conflicts.empty());
-  EXPECT_EQ(Ops(second), (std::vector<Args>{{"sess:k", "replace", "string", "-1", "v3"}}));
+  EXPECT_EQ(Ops(second), (std::vector<Args>{{"SET", "sess:k", "v3"}}));
 }
 
 TEST_F(PlanTest, BaselineEncodingMatchesThePrimarysView) {
