@@ -181,14 +181,20 @@ class SentinelWatcher::Impl : public std::enable_shared_from_this<Impl> {
     return stopped_ || link.generation != generation;
   }
 
-  // A new session with options_.sentinels[index_]: ask it where the master is.
-  void BeginAttempt() {
+  // Drops both connections of the current session and anything it had in
+  // flight (a refresh timer, a query).
+  void EndSession() {
     CloseLink(query_);
     CloseLink(subscription_);
     ++refresh_generation_;
     refresh_timer_.cancel();
     query_in_flight_ = false;
     query_stale_ = false;
+  }
+
+  // A new session with options_.sentinels[index_]: ask it where the master is.
+  void BeginAttempt() {
+    EndSession();
     phase_ = Phase::kQuerying;
     Connect(query_);
   }
@@ -546,12 +552,7 @@ class SentinelWatcher::Impl : public std::enable_shared_from_this<Impl> {
       failed_rounds_ = 0;
     }
     phase_ = Phase::kIdle;
-    CloseLink(query_);
-    CloseLink(subscription_);
-    ++refresh_generation_;
-    refresh_timer_.cancel();
-    query_in_flight_ = false;
-    query_stale_ = false;
+    EndSession();
 
     index_ = (index_ + 1) % options_.sentinels.size();
     if (++failed_attempts_ < options_.sentinels.size()) {

@@ -256,8 +256,7 @@ void OutageJournal::AfterWrite(const ClientSession& client, const CommandSpec& s
   record.op = storage::JournalOp::kCommand;
   record.time_ms = now_ms;
   record.db = static_cast<uint32_t>(client.db_index);
-  key_indexes_.clear();
-  spec.KeyIndexes(args, &key_indexes_);
+  // key_indexes_ still holds this command's keys: BeforeWrite found them.
   if (!key_indexes_.empty()) {
     record.class_name = server_.classifier().ClassOf(args[key_indexes_[0]]).name;
   }

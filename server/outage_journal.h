@@ -85,7 +85,8 @@ class OutageJournal {
   // be refused because the journal is full (the reply is for the caller).
   bool BeforeWrite(const ClientSession& client, const CommandSpec& spec,
                    std::span<const std::string_view> args, int64_t now_ms);
-  // After it ran without an error reply: appends and flushes its record.
+  // After it ran without an error reply: appends its record. Precondition:
+  // BeforeWrite ran last, for the same command (its key positions are kept).
   void AfterWrite(const ClientSession& client, const CommandSpec& spec,
                   std::span<const std::string_view> args, int64_t now_ms);
 

@@ -18,26 +18,13 @@
 #include <vector>
 
 #include "protocol/reply_parser.h"
+#include "tests/unit/protocol/reply_test_support.h"
 
 namespace understudy::protocol {
 namespace {
 
-ReplyValue Parse(std::string_view bytes) {
-  ReplyValue value;
-  size_t consumed = 0;
-  std::string error;
-  EXPECT_EQ(ParseReply(bytes, &value, &consumed, &error), ScanStatus::kComplete)
-      << ::testing::PrintToString(std::string(bytes)) << " error: " << error;
-  EXPECT_EQ(consumed, bytes.size());
-  return value;
-}
-
-ReplyValue Str(char type, std::string text) {
-  ReplyValue value;
-  value.type = type;
-  value.str = std::move(text);
-  return value;
-}
+using reply_test::Parse;
+using reply_test::Str;
 
 void Encode(const ReplyValue& value, std::string* out) {
   if (!value.attributes.empty()) {

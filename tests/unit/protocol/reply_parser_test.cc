@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/unit/protocol/reply_test_support.h"
+
 namespace understudy::protocol {
 namespace {
 
@@ -70,22 +72,8 @@ ScanStatus ScanOnce(std::string_view bytes, size_t* length, std::string* error =
   return status;
 }
 
-ReplyValue Parse(std::string_view bytes) {
-  ReplyValue value;
-  size_t consumed = 0;
-  std::string error;
-  EXPECT_EQ(ParseReply(bytes, &value, &consumed, &error), ScanStatus::kComplete)
-      << ::testing::PrintToString(std::string(bytes)) << " error: " << error;
-  EXPECT_EQ(consumed, bytes.size());
-  return value;
-}
-
-ReplyValue Str(char type, std::string text) {
-  ReplyValue value;
-  value.type = type;
-  value.str = std::move(text);
-  return value;
-}
+using reply_test::Parse;
+using reply_test::Str;
 ReplyValue Int(int64_t number) {
   ReplyValue value;
   value.type = ':';

@@ -30,7 +30,7 @@ inline void ExtractKeys(std::span<const std::string> argv, std::vector<size_t>* 
 }
 
 inline KeyClass Class(std::string name, std::string pattern, MergeRule merge,
-               ConflictPolicy conflict = ConflictPolicy::kLocal) {
+                      ConflictPolicy conflict = ConflictPolicy::kLocal) {
   KeyClass c;
   c.name = std::move(name);
   c.pattern = std::move(pattern);

@@ -34,10 +34,7 @@ using reconcile_test::ExtractKeys;
 
 class ReconcilerRedisTest : public ::testing::Test {
  protected:
-  ReconcilerRedisTest()
-      : classifier_(reconcile_test::TestClasses()),
-        db0_(0),
-        db1_(1) {}
+  ReconcilerRedisTest() : classifier_(reconcile_test::TestClasses()), db0_(0), db1_(1) {}
 
   void SetUp() override {
     ASSERT_FALSE(dir_.path().empty());
