@@ -151,8 +151,10 @@ class Primary(RedisServer):
     def restart(self, once_args: list[str] | None = None) -> None:
         """Kills the process if alive and starts a new one on the same port.
 
-        Returns once the new process answers PING with any reply (-LOADING
-        counts). `once_args` are extra arguments for this start only.
+        A plain restart returns once the dataset is loaded (PING answers
+        PONG), so a test may write to it straight away; with `once_args`
+        (extra arguments for this start only, as restart_loading passes) it
+        returns as soon as PING gets any reply, -LOADING included.
         """
         if self.is_alive():
             self.kill()
@@ -163,6 +165,8 @@ class Primary(RedisServer):
             self._wait_ready()
         finally:
             self._next_spawn_args = []
+        if once_args is None:
+            self.wait_loaded()
 
     def prepare_dataset(self, keys: int = 500, value_size: int = 2048) -> None:
         """Adds `keys` filler keys (`filler:<n>`) and SAVEs the whole dataset.
