@@ -16,6 +16,7 @@
 #include "server/command_table.h"
 #include "server/config.h"
 #include "server/pubsub.h"
+#include "server/scripting/script_cache.h"
 #include "storage/database.h"
 
 namespace understudy::server {
@@ -132,6 +133,8 @@ class Server {
 
   // Publish/subscribe (server/pubsub.cc).
   PubSubRegistry& pubsub() { return pubsub_; }
+  // Scripts seen by EVAL and SCRIPT LOAD, here or on their way to the primary.
+  ScriptCache& scripts() { return scripts_; }
   // PUBLISH/SPUBLISH: appends the message to every receiving client's reply
   // (in that client's protocol) and wakes its connection; returns the number
   // of receivers. `publisher` runs the command (its output is checked
@@ -225,6 +228,7 @@ class Server {
   std::vector<WatcherMap> watched_keys_;
   std::unique_ptr<BlockingRegistry> blocking_;
   PubSubRegistry pubsub_;
+  ScriptCache scripts_;
   ServerStats stats_;
   uint64_t next_client_id_ = 1;
   int64_t start_time_ms_;
