@@ -8,6 +8,7 @@ packages=(
   # build
   cmake ninja-build g++ pkg-config
   libboost-dev libxxhash-dev libssl-dev libspdlog-dev libfmt-dev libjemalloc-dev
+  liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools redis-sentinel nutcracker
