@@ -164,6 +164,8 @@ void Mirror::Drop() {
   fetches_.clear();
   refetch_queue_.clear();
   pending_keys_.clear();
+  written_since_token_.clear();
+  own_writes_.clear();
   loading_ = false;
   scan_in_flight_ = false;
   if (live_) {
@@ -174,10 +176,9 @@ void Mirror::Drop() {
 }
 
 void Mirror::OnFailure(FailureKind kind, std::string_view what, bool connection_lost) {
-  if (what != last_failure_) {
-    spdlog::warn("mirror connection to {}:{} failed: {}", host_, port_, what);
-    last_failure_ = std::string(what);
-  }
+  failure_log_.Log(spdlog::level::warn,
+                   fmt::format("mirror connection to {}:{} failed: {}", host_, port_, what),
+                   clock_.NowMs());
   Drop();
   // A lost connection says something about the primary; a refusal of the
   // mirror's own commands (CLIENT TRACKING on an old server) does not.
@@ -321,6 +322,21 @@ void Mirror::OnFetchReply(uint64_t token, const protocol::ReplyValue& value) {
       if (pending != pending_keys_.end() && --pending->second <= 0) pending_keys_.erase(pending);
     }
     if (stale) continue;
+    // A re-fetch racing this host's own write to the key is held back (a
+    // load's fetch is not: it is the key's base state).
+    if (batch.refetch && !own_writes_.empty() && own_writes_.count(key.key) > 0) {
+      continue;  // this host's write to it is in flight: applied when answered
+    }
+    if (batch.refetch && !written_since_token_.empty()) {
+      auto written = written_since_token_.find(key.key);
+      if (written != written_since_token_.end()) {
+        if (token < written->second) {
+          if (!unseen_.empty()) unseen_.erase(key.key);
+          continue;  // sent before this host's own write was applied here
+        }
+        written_since_token_.erase(written);
+      }
+    }
     ApplyOutcome outcome = ApplyFetchedKey(key, db_, options_.limits, now_ms);
     if (!unseen_.empty()) unseen_.erase(key.key);
     size_t class_index = classifier_.Classify(key.key);
@@ -361,7 +377,7 @@ void Mirror::MaybeFinishLoad() {
   }
   unseen_.clear();
   live_ = true;
-  last_failure_.clear();
+  failure_log_.Flush(now_ms);
   ++loads_completed_;
   last_load_duration_ms_ = now_ms - load_started_ms_;
   spdlog::info("mirror loaded {} keys of {} mirrored classes from {}:{} in {} ms", load_keys_,
@@ -395,7 +411,20 @@ void Mirror::OnPush(std::string_view push) {
 void Mirror::Refetch(std::string_view key) {
   size_t class_index = 0;
   if (!live_ || !fetcher_ || !IsMirrored(key, &class_index)) return;
+  written_since_token_[std::string(key)] = next_token_;
   QueueRefetch(key);
+}
+
+void Mirror::OwnWriteSent(std::string_view key) {
+  size_t class_index = 0;
+  if (!IsMirrored(key, &class_index)) return;
+  ++own_writes_[std::string(key)];
+}
+
+void Mirror::OwnWriteDone(std::string_view key) {
+  if (own_writes_.empty()) return;
+  auto it = own_writes_.find(std::string(key));
+  if (it != own_writes_.end() && --it->second <= 0) own_writes_.erase(it);
 }
 
 void Mirror::QueueRefetch(std::string_view key) {

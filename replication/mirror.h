@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/repeat_limited_log.h"
 #include "replication/key_class.h"
 #include "replication/mirror_fetch.h"
 #include "replication/upstream_connection.h"
@@ -85,10 +86,21 @@ class Mirror {
   // primary's value then replaces it, so a write applied twice (the
   // invalidation's re-fetch came first) cannot leave the mirror off.
   void Refetch(std::string_view key);
+  // This host sent a write to `key` to the primary (OwnWriteSent) and got
+  // its answer or gave it up (OwnWriteDone; calls pair up). Meanwhile
+  // re-fetched values of the key are not applied: they may or may not
+  // include the write, which is applied here when acknowledged (then
+  // Refetch). A load's fetch is applied: it is the key's base state.
+  void OwnWriteSent(std::string_view key);
+  void OwnWriteDone(std::string_view key);
   // True while an invalidation of `key` has arrived and its new value has
-  // not yet been applied: a near-cache read must then ask the primary.
+  // not yet been applied, or a write of this host to it is in flight (its
+  // fetches are held back meanwhile): a near-cache read must then ask the
+  // primary.
   bool IsPending(std::string_view key) const {
-    return !pending_keys_.empty() && pending_keys_.count(std::string(key)) > 0;
+    if (pending_keys_.empty() && own_writes_.empty()) return false;
+    const std::string name(key);
+    return pending_keys_.count(name) > 0 || own_writes_.count(name) > 0;
   }
   // Indexed like classifier.classes().
   const std::vector<MirrorClassStats>& class_stats() const { return stats_; }
@@ -134,7 +146,9 @@ class Mirror {
   std::shared_ptr<UpstreamConnection> fetcher_;
   boost::asio::steady_timer retry_timer_;
   std::function<void(FailureKind, std::string_view)> failure_listener_;
-  std::string last_failure_;  // logged once until a load succeeds
+  // Connection failures: logged once, then a repeat count per minute until
+  // a load succeeds.
+  RepeatLimitedLog failure_log_;
 
   // The load in progress.
   bool loading_ = false;
@@ -167,6 +181,16 @@ class Mirror {
   // Keys invalidated and not yet re-fetched (counted per invalidation, so a
   // key invalidated twice stays pending until both fetches are applied).
   std::unordered_map<std::string, int> pending_keys_;
+  // Keys this host wrote locally (Refetch after applying its own
+  // acknowledged write), each with the first fetch token issued after that
+  // write: a re-fetch sent earlier may carry the value from before the
+  // write and is not applied to the key; the fetch Refetch queued settles it. So
+  // a primary that dies before that fetch leaves the write applied, not
+  // undone by an older value (docs/scripting.md: rate limits at the kill).
+  std::unordered_map<std::string, uint64_t> written_since_token_;
+  // Mirrored keys with writes of this host in flight to the primary, and
+  // how many (OwnWriteSent).
+  std::unordered_map<std::string, int> own_writes_;
   int64_t refetch_queued_us_ = 0;
   bool refetch_posted_ = false;
 

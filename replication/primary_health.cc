@@ -100,6 +100,7 @@ void PrimaryHealth::MoveTo(PrimaryState next, std::string_view reason, int64_t n
   state_ = next;
   since_ms_ = now_ms;
   ++transitions_;
+  ++transitions_to_[static_cast<size_t>(next)];
   if (listener_) listener_(from, next, reason);
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <random>
@@ -73,6 +75,10 @@ class PrimaryHealth {
   bool healthy() const { return state_ == PrimaryState::kHealthy; }
   int64_t since_ms() const { return since_ms_; }
   uint64_t transitions() const { return transitions_; }
+  // Transitions into `state` (they add up to transitions()).
+  uint64_t transitions_to(PrimaryState state) const {
+    return transitions_to_[static_cast<size_t>(state)];
+  }
   const std::string& last_failure() const { return last_failure_; }
 
  private:
@@ -82,6 +88,7 @@ class PrimaryHealth {
   PrimaryState state_ = PrimaryState::kDown;
   int64_t since_ms_;
   uint64_t transitions_ = 0;
+  std::array<uint64_t, 4> transitions_to_{};  // by PrimaryState
   int failed_probes_ = 0;
   std::string last_failure_;
   std::mt19937_64 rng_;

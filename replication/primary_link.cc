@@ -271,7 +271,7 @@ void PrimaryLink::OnProbeResult(bool ok, FailureKind kind, std::string_view deta
   if (first_probe_listener_) asio::post(io_, std::exchange(first_probe_listener_, nullptr));
   const int64_t now_ms = clock_.NowMs();
   if (ok) {
-    last_probe_failure_.clear();
+    probe_failure_log_.Flush(now_ms);
     health_.OnProbeSuccess(now_ms);
     ++epoch_;
     // Recovering: the owner reconciles what was written during the outage
@@ -283,14 +283,14 @@ void PrimaryLink::OnProbeResult(bool ok, FailureKind kind, std::string_view deta
     }
     return;
   }
-  // A probe that keeps failing for the same reason is logged once; a new
-  // reason (refused, then a wrong password...) is logged when it appears,
-  // so an operator sees why the link does not come up.
-  std::string reason = std::string(FailureKindName(kind)) + ": " + std::string(detail);
-  if (reason != last_probe_failure_) {
-    spdlog::warn("primary {} probe failed: {}", address(), reason);
-    last_probe_failure_ = std::move(reason);
-  }
+  // A probe that keeps failing for the same reason is logged once and then
+  // summarised with a count; a new reason (refused, then a wrong
+  // password...) is logged when it appears, so an operator sees why the
+  // link does not come up without a line per probe.
+  probe_failure_log_.Log(
+      spdlog::level::warn,
+      fmt::format("primary {} probe failed: {}: {}", address(), FailureKindName(kind), detail),
+      now_ms);
   health_.OnFailure(kind, detail, now_ms);
   // The address Sentinel gave is not (or no longer) a master: ask again.
   if (sentinel_ && kind == FailureKind::kNotMaster) sentinel_->RefreshNow();

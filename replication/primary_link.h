@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/repeat_limited_log.h"
 #include "replication/primary_health.h"
 #include "replication/upstream_connection.h"
 
@@ -132,7 +133,9 @@ class PrimaryLink {
   std::shared_ptr<UpstreamConnection> probe_;
   bool probe_running_ = false;
   uint64_t probe_generation_ = 0;
-  std::string last_probe_failure_;  // logged once until it changes
+  // Probe failures: logged once, then a repeat count per minute until a
+  // probe succeeds or the reason changes.
+  RepeatLimitedLog probe_failure_log_;
   std::unique_ptr<SentinelWatcher> sentinel_;
   StateListener state_listener_;
   std::function<void()> recovery_handler_;

@@ -325,9 +325,11 @@ struct ReconcilePlanner::PlanState {
   ReconcileBatch batch;
   int64_t now_ms = 0;
   std::vector<CounterSum> sums;
-  std::unordered_map<std::string, size_t> sum_index;  // KeyId + '\0' + kind + field
-  std::unordered_map<std::string, size_t> lww_index;  // KeyId -> batch.lww
-  std::unordered_set<std::string> merged;             // union keys merged whole
+  std::unordered_map<std::string, size_t> sum_index;        // KeyId + '\0' + kind + field
+  std::unordered_map<std::string, size_t> lww_index;        // KeyId -> batch.lww
+  std::unordered_set<std::string> merged;                   // union keys merged whole
+  std::vector<std::pair<uint32_t, std::string>> deadlines;  // counter windows set
+  std::unordered_set<std::string> deadline_keys;            // KeyIds of `deadlines`
 };
 
 std::string CheckpointKey(std::string_view journal_id) {
@@ -375,6 +377,23 @@ bool IsCounterIncrement(std::string_view command) {
          command == "ZINCRBY";
 }
 
+// A deadline set on a counter key that leaves it in place (EXPIRE and
+// PEXPIRE with a positive amount, EXPIREAT and PEXPIREAT after the record's
+// time, any option): a counter's deadline is its window, which rate
+// limiters set right after the increment that opened it. The key stays a
+// counter (its increments summed) and its deadline follows the local key's,
+// as an lww key's would: set on the primary after the batch's sums. One
+// that deletes the key (a non-positive amount, a past time) is not this.
+bool IsCounterDeadline(const JournalRecord& record, std::string_view command) {
+  const bool relative = command == "EXPIRE" || command == "PEXPIRE";
+  if (!relative && command != "EXPIREAT" && command != "PEXPIREAT") return false;
+  int64_t amount = 0;
+  if (record.args.size() < 3 || !ParseInt64(record.args[2], &amount)) return false;
+  if (relative) return amount > 0;
+  if (command == "EXPIREAT") return amount > record.time_ms / 1000;
+  return amount > record.time_ms;
+}
+
 }  // namespace
 
 void ReconcilePlanner::NoteRecord(const JournalRecord& record) {
@@ -398,7 +417,9 @@ void ReconcilePlanner::NoteRecord(const JournalRecord& record) {
     if (index >= record.args.size()) continue;
     const std::string& key = record.args[index];
     if (classifier_.ClassOf(key).merge != MergeRule::kCounter) continue;
-    if (IsCounterIncrement(command) && index == 1) continue;
+    if ((IsCounterIncrement(command) || IsCounterDeadline(record, command)) && index == 1) {
+      continue;
+    }
     counter_lww_.insert(KeyId(record.db, key));
   }
 }
@@ -726,6 +747,12 @@ void ReconcilePlanner::PlanRecord(const JournalRecord& record, PlanState& state)
             counter_lww_.count(KeyId(record.db, key)) == 0) {
           if (!increment_planned && !PlanCounterIncrement(record, state)) ++state.batch.skipped;
           increment_planned = true;
+        } else if (index == 1 && IsCounterDeadline(record, command) &&
+                   counter_lww_.count(KeyId(record.db, key)) == 0) {
+          // Sent after the batch's sums, once per key: see IsCounterDeadline.
+          if (state.deadline_keys.insert(KeyId(record.db, key)).second) {
+            state.deadlines.emplace_back(record.db, key);
+          }
         } else {
           AddLww(record.db, key, class_index, /*counter=*/true, state);
         }
@@ -818,6 +845,14 @@ ReconcileBatch ReconcilePlanner::NextBatch(int64_t now_ms) {
       emit(Int64ToString(static_cast<int64_t>(step)));
       rest -= step;
     }
+  }
+  // Counter windows: the primary key (if it exists) gets the local key's
+  // deadline; a key gone locally, or without a deadline, is left alone.
+  for (const auto& [db, key] : state.deadlines) {
+    if (counter_lww_.count(KeyId(db, key)) > 0) continue;
+    const int64_t deadline_ms = LocalDeadline(db, key, now_ms);
+    if (deadline_ms < 0) continue;
+    AddNative(db, key, {"PEXPIREAT", key, std::to_string(deadline_ms)}, state);
   }
   return std::move(state.batch);
 }

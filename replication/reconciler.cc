@@ -76,6 +76,8 @@ void Reconciler::Start(std::vector<storage::JournalRecord> records, DoneCallback
   for (const storage::JournalRecord& record : early_) {
     if (record.op == storage::JournalOp::kCommand) ++fed_;
   }
+  replayed_before_ += result_.records_replayed;
+  conflicts_before_ += result_.conflicts;
   result_ = ReconcileResult{};
   batch_in_flight_ = false;
   watch_attempts_ = 0;
@@ -147,6 +149,8 @@ ReconcileProgress Reconciler::progress() const {
   progress.conflicts = result_.conflicts;
   progress.applied_up_to = result_.applied_up_to;
   progress.last_duration_ms = last_duration_ms_;
+  progress.replayed_total = replayed_before_ + result_.records_replayed;
+  progress.conflicts_total = conflicts_before_ + result_.conflicts;
   int64_t elapsed = clock_.NowMs() - started_ms_;
   if (elapsed > 0) progress.records_per_second = result_.records_replayed * 1000.0 / elapsed;
   return progress;

@@ -63,6 +63,10 @@ struct ReconcileProgress {
   uint64_t applied_up_to = 0;
   double records_per_second = 0;
   int64_t last_duration_ms = 0;  // of the last run that completed
+  // Since the process started, over every run (the figures above are the
+  // current or last run's).
+  uint64_t replayed_total = 0;
+  uint64_t conflicts_total = 0;
 };
 
 // Runs on one io_context thread (the event loop that owns the local
@@ -167,6 +171,9 @@ class Reconciler {
   uint32_t connection_db_ = 0;
 
   ReconcileResult result_;
+  // Replayed records and conflicts of the runs before the current one.
+  uint64_t replayed_before_ = 0;
+  uint64_t conflicts_before_ = 0;
   uint64_t fed_ = 0;
   int64_t started_ms_ = 0;
   int64_t last_duration_ms_ = 0;

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/repeat_limited_log.h"
 #include "protocol/reply_parser.h"
 #include "protocol/request_writer.h"
 
@@ -28,6 +29,13 @@ constexpr size_t kReadChunk = 4096;
 // A sentinel's replies and messages are a few dozen bytes; this much
 // unparsed input means the peer is not a sentinel speaking RESP.
 constexpr size_t kMaxUnparsedInput = 1 << 20;
+
+// Milliseconds on the steady clock, for the repeat-limited logs.
+int64_t SteadyNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 std::optional<int> ParsePort(std::string_view text) {
   int port = 0;
@@ -94,7 +102,8 @@ class SentinelWatcher::Impl : public std::enable_shared_from_this<Impl> {
         retry_timer_(io),
         refresh_timer_(io),
         random_(std::random_device{}()),
-        logged_errors_(options_.sentinels.size()) {}
+        logged_errors_(options_.sentinels.size()),
+        repeat_logs_(options_.sentinels.size()) {}
 
   void Start(std::function<void(const HostPort&)> on_master) {
     if (started_ || stopped_) return;
@@ -515,6 +524,7 @@ class SentinelWatcher::Impl : public std::enable_shared_from_this<Impl> {
     std::string& logged = logged_errors_[index_];
     const std::string sentinel = CurrentSentinel().ToString();
     if (!logged.empty()) {
+      repeat_logs_[index_].Flush(SteadyNowMs());
       spdlog::info("Sentinel {} answers again", sentinel);
       logged.clear();
     }
@@ -536,15 +546,13 @@ class SentinelWatcher::Impl : public std::enable_shared_from_this<Impl> {
     const std::string sentinel = CurrentSentinel().ToString();
     ++failures_;
     last_error_ = sentinel + ": " + what;
-    // One line per distinct problem of each sentinel; repeats go to debug.
-    std::string& logged = logged_errors_[index_];
-    if (logged != what) {
-      spdlog::log(config_problem ? spdlog::level::err : spdlog::level::warn,
-                  "Sentinel {} (master '{}'): {}", sentinel, options_.master_name, what);
-      logged = what;
-    } else {
-      spdlog::debug("Sentinel {} (master '{}'): {}", sentinel, options_.master_name, what);
-    }
+    // One line per distinct problem of each sentinel; repeats are counted
+    // and summarised once a minute, never logged one by one.
+    logged_errors_[index_] = what;
+    repeat_logs_[index_].Log(
+        config_problem ? spdlog::level::err : spdlog::level::warn,
+        fmt::format("Sentinel {} (master '{}'): {}", sentinel, options_.master_name, what),
+        SteadyNowMs());
     // A session that lasted resets the backoff; one that broke at once does
     // not, so a sentinel that accepts and drops cannot be hammered.
     if (phase_ == Phase::kFollowing && std::chrono::steady_clock::now() - established_at_ >=
@@ -619,6 +627,7 @@ class SentinelWatcher::Impl : public std::enable_shared_from_this<Impl> {
   // Log throttling: the last problem logged for each sentinel, the sentinel
   // last followed, and whether "no sentinel answered" was logged already.
   std::vector<std::string> logged_errors_;
+  std::vector<RepeatLimitedLog> repeat_logs_;  // by sentinel index
   size_t followed_index_ = SIZE_MAX;
   bool all_failed_logged_ = false;
 };

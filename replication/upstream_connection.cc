@@ -338,8 +338,9 @@ void UpstreamConnection::DeliverReplies() {
     pending_.pop_front();
     if (stats_ != nullptr) {
       ++stats_->replies;
-      stats_->latency_us_total +=
-          static_cast<uint64_t>(std::max<int64_t>(0, now_us - entry.sent_us));
+      const auto latency_us = static_cast<uint64_t>(std::max<int64_t>(0, now_us - entry.sent_us));
+      stats_->latency_us_total += latency_us;
+      stats_->latency_us.Observe(latency_us);
     }
     if (entry.target) {
       join_batch(entry.target);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/latency_histogram.h"
 #include "protocol/reply_parser.h"
 #include "replication/primary_health.h"
 
@@ -56,6 +57,7 @@ struct UpstreamOptions {
 struct UpstreamStats {
   uint64_t replies = 0;
   uint64_t latency_us_total = 0;  // sum over replies of (reply - send) time
+  LatencyHistogram latency_us;    // the same times, per bucket (/metrics)
 };
 
 // One pipelined connection to the primary. Requests from many clients are

@@ -9,6 +9,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libboost-dev libxxhash-dev libssl-dev libspdlog-dev libfmt-dev libjemalloc-dev
   liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
+  libsystemd-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools redis-sentinel nutcracker

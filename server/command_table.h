@@ -35,6 +35,7 @@ enum CommandFlag : uint32_t {
   kCmdSkipSlowlog = 1u << 16,      // EXEC: its queued commands are logged instead
   kCmdNoAsyncLoading = 1u << 17,   // refused while loading a snapshot in the background
   kCmdNoMandatoryKeys = 1u << 18,  // may have no keys (EVAL 0): GETKEYS replies []
+  kCmdSkipMonitor = 1u << 19,      // not shown by MONITOR (EVAL: its commands are)
 };
 
 // How a command uses one key, as Redis 7.0's key spec flags (COMMAND INFO,

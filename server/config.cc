@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -162,9 +163,25 @@ std::vector<std::pair<std::string, std::string>> ConfigStore::GetMatching(Values
 
 namespace {
 
+// The line as shown in a startup error, which goes to the log: a password
+// directive's arguments are replaced, so a typo never prints the secret.
+std::string LineForError(std::string_view line) {
+  static constexpr std::string_view kSecretDirectives[] = {"requirepass", "primary-password",
+                                                           "masterauth"};
+  size_t start = line.find_first_not_of(" \t-");
+  if (start == std::string_view::npos) return std::string(line);
+  size_t end = line.find_first_of(" \t", start);
+  std::string name(line.substr(start, end == std::string_view::npos ? line.npos : end - start));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view secret : kSecretDirectives) {
+    if (name == secret) return std::string(line.substr(0, start)) + name + " (redacted)";
+  }
+  return std::string(line);
+}
+
 std::string LineError(size_t number, std::string_view line, std::string_view reason) {
   return "Reading the configuration file, at line " + std::to_string(number) + "\n>>> '" +
-         std::string(line) + "'\n" + std::string(reason);
+         LineForError(line) + "'\n" + std::string(reason);
 }
 
 }  // namespace

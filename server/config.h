@@ -74,6 +74,12 @@ struct Config {
   // Process.
   std::string loglevel = "notice";
   std::string logfile;  // empty: stderr
+  // "human" (redis-server-like lines) or "json" (one object per line);
+  // CONFIG SET switches it at once (common/logging.h).
+  std::string log_format = "human";
+  // Seconds SIGTERM waits for requests already running to be answered
+  // before closing the remaining connections (Redis's name; 0: at once).
+  int shutdown_timeout = 10;
   std::string dir = ".";
   std::string pidfile;
   bool daemonize = false;
@@ -88,6 +94,9 @@ struct Config {
   int64_t slowlog_log_slower_than = 10000;
   int64_t slowlog_max_len = 128;
   int64_t latency_monitor_threshold = 0;
+  // Scripting: how long (ms) a script runs before other clients are served
+  // -BUSY and SCRIPT KILL may stop it (alias lua-time-limit).
+  int64_t busy_reply_threshold = 5000;
   bool activerehashing = true;
   bool lazyfree_lazy_eviction = false;
   bool lazyfree_lazy_expire = false;
@@ -138,6 +147,10 @@ struct Config {
   // Names this daemon's journal on the primary (its replay checkpoint key);
   // empty: an id made once and kept in `dir` (understudy-journal.id).
   std::string journal_id;
+
+  // The admin HTTP port (docs/operations.md): 0 = off. Startup only.
+  int admin_port = 0;
+  std::string admin_bind = "127.0.0.1";
 
   bool has_primary() const { return !primary_host.empty() || !primary_sentinels.empty(); }
 

@@ -480,6 +480,8 @@ std::vector<Directive> BuildDirectives() {
   // Process.
   d.push_back(Enum("loglevel", &Config::loglevel, {"debug", "verbose", "notice", "warning"}));
   d.push_back(String("logfile", &Config::logfile, kImmutable));
+  d.push_back(Enum("log-format", &Config::log_format, {"human", "json"}));
+  d.push_back(Integer("shutdown-timeout", &Config::shutdown_timeout, 0, INT_MAX));
   d.push_back(Directive{"dir", kProtected, RewriteStyle::kQuoted,
                         [](Config& c, Values v, bool, std::string* error) {
                           if (!OneValue(v, error)) return false;
@@ -543,6 +545,9 @@ std::vector<Directive> BuildDirectives() {
   d.push_back(Integer("slowlog-max-len", &Config::slowlog_max_len, 0, INT64_MAX));
   d.push_back(
       Integer("latency-monitor-threshold", &Config::latency_monitor_threshold, 0, INT64_MAX));
+  // Scripting; lua-time-limit is Redis's older name for the same setting.
+  d.push_back(Integer("busy-reply-threshold", &Config::busy_reply_threshold, 0, INT64_MAX));
+  d.push_back(Integer("lua-time-limit", &Config::busy_reply_threshold, 0, INT64_MAX));
   d.push_back(YesNo("activerehashing", &Config::activerehashing));
   d.push_back(YesNo("lazyfree-lazy-eviction", &Config::lazyfree_lazy_eviction));
   d.push_back(YesNo("lazyfree-lazy-expire", &Config::lazyfree_lazy_expire));
@@ -553,6 +558,9 @@ std::vector<Directive> BuildDirectives() {
   d.push_back(FixedYesNo("cluster-enabled", &Config::cluster_enabled, false,
                          "understudy has no cluster mode", kImmutable));
   AddPrimaryLinkDirectives(&d);
+  // The admin HTTP port (/metrics, /health, /ready; docs/operations.md).
+  d.push_back(Integer("admin-port", &Config::admin_port, 0, 65535, kImmutable));
+  d.push_back(String("admin-bind", &Config::admin_bind, kImmutable));
   return d;
 }
 

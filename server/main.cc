@@ -1,6 +1,4 @@
 // understudy [CONFIG-FILE] [--directive value ...]
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
@@ -11,32 +9,24 @@
 #include <utility>
 
 #include "common/clock.h"
+#include "common/logging.h"
+#include "server/admin_http.h"
 #include "server/config.h"
 #include "server/network.h"
 #include "server/primary_side.h"
 #include "server/server.h"
+#include "server/status_client.h"
+#include "server/systemd_notify.h"
 #include "server/version.h"
 
 namespace {
 
-spdlog::level::level_enum LevelFromName(const std::string& name) {
-  if (name == "debug") return spdlog::level::debug;
-  if (name == "verbose") return spdlog::level::debug;
-  if (name == "warning") return spdlog::level::warn;
-  return spdlog::level::info;  // "notice"
-}
-
+// The process logger: stderr or `logfile`, in the `log-format` the config
+// names (common/logging.h).
 void SetUpLogging(const understudy::server::Config& config) {
-  std::shared_ptr<spdlog::logger> logger;
-  if (config.logfile.empty()) {
-    logger = spdlog::stderr_color_mt("understudy");
-  } else {
-    logger = spdlog::basic_logger_mt("understudy", config.logfile);
-  }
-  logger->set_pattern("%P:M %d %b %Y %H:%M:%S.%e %^%l%$ %v");
-  logger->set_level(LevelFromName(config.loglevel));
-  logger->flush_on(spdlog::level::info);
-  spdlog::set_default_logger(logger);
+  understudy::LogFormat format = understudy::LogFormat::kHuman;
+  understudy::ParseLogFormat(config.log_format, &format);
+  understudy::SetUpProcessLogger(config.logfile, config.loglevel, format);
 }
 
 }  // namespace
@@ -49,6 +39,11 @@ int main(int argc, char** argv) {
       (std::string_view(argv[1]) == "--version" || std::string_view(argv[1]) == "-v")) {
     std::printf("understudy v=%s\n", understudy::server::kVersion);
     return 0;
+  }
+  // understudy --status HOST:PORT: a summary of a running daemon (exit codes
+  // in server/status_client.h).
+  if (argc >= 2 && std::string_view(argv[1]) == "--status") {
+    return understudy::server::RunStatus(argc == 3 ? argv[2] : "");
   }
 
   Config config;
@@ -71,6 +66,27 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", error);
     return 1;
   }
+  // Under systemd (Type=notify): READY=1 when clients are admitted,
+  // STOPPING=1 on SIGTERM, WATCHDOG=1 while the loop turns.
+  understudy::server::SystemdNotifier systemd(io);
+  systemd.Start();
+  // The admin HTTP port, on the same loop; /ready says 503 until clients
+  // are admitted (below).
+  std::unique_ptr<understudy::server::AdminHttpServer> admin;
+  if (server.config().admin_port != 0) {
+    admin = std::make_unique<understudy::server::AdminHttpServer>(io, server);
+    if (!admin->Listen(&error)) {
+      spdlog::critical("{}", error);
+      return 1;
+    }
+    server.EnableCommandMetrics();
+    admin->Start();
+  }
+  auto admit_clients = [&network, &admin, &systemd] {
+    network.Start();
+    if (admin) admin->set_ready(true);
+    systemd.NotifyReady();
+  };
   // With a primary configured, requests go through the primary link.
   std::unique_ptr<understudy::server::PrimarySide> primary_side;
   if (server.config().has_primary()) {
@@ -81,13 +97,19 @@ int main(int argc, char** argv) {
     }
     // Clients are admitted once the first probe has told healthy from
     // down (a refused or timed-out probe is quick); 2 s at the latest.
-    primary_side->WhenLinkReady([&network] { network.Start(); }, 2000);
+    primary_side->WhenLinkReady(admit_clients, 2000);
   } else {
     spdlog::info("understudy {} started, standalone mode, pid={}", understudy::server::kVersion,
                  ::getpid());
-    network.Start();
+    admit_clients();
   }
   io.run();
+  // Shutdown (SIGTERM, SIGINT, SHUTDOWN): no more connections are accepted;
+  // the journal is flushed and fsynced, the snapshot writer joined, by
+  // PrimarySide::Stop below (docs/operations.md, "Shutdown").
+  systemd.NotifyStopping();
+  systemd.Stop();
+  if (admin) admin->Stop();
   if (primary_side) primary_side->Stop();
   spdlog::info("understudy is now ready to exit, bye bye...");
   return 0;

@@ -131,6 +131,16 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
+  // Shutdown (Network::Drain): reads no more requests; closes once the
+  // replies to those already running are out, the primary's included
+  // (Flush closes when nothing is due). A blocked client closes at once.
+  void Drain() {
+    if (closed_) return;
+    session_->close_after_reply = true;
+    WatchReadable(false);
+    if (!closed_) Flush();
+  }
+
  private:
   static protocol::ParserLimits LimitsFrom(const Config& config) {
     protocol::ParserLimits limits;
@@ -167,6 +177,38 @@ class Network::Connection : public std::enable_shared_from_this<Connection> {
   // Readiness comes from the network's level-triggered poll set rather than
   // from a speculative read, which would cost an extra recv (EAGAIN) after
   // every batch.
+  // While another client's script is busy (Server::ServeWhileBusy): reads
+  // what this client sent, runs it (Execute answers -BUSY to most commands)
+  // and sends the replies with plain non-blocking writes, since no asio
+  // handler can run until the script returns. A connection with an asio
+  // write in flight is left alone, so its replies stay in order.
+  void ServeWhileBusy() {
+    if (closed_ || writing_ || !read_watched_ || paused_ || session_->close_after_reply) return;
+    if (end_ - start_ < kReadChunk) MakeRoom(kReadChunk);
+    ssize_t n = ::recv(socket_.native_handle(), buffer_.get() + end_, capacity_ - end_, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      Close();
+      return;
+    }
+    if (n < 0) return;
+    end_ += static_cast<size_t>(n);
+    server_.stats().total_net_input_bytes += static_cast<size_t>(n);
+    ProcessInput();
+    if (closed_) return;
+    std::string& reply = session_->reply;
+    size_t sent = 0;
+    while (sent < reply.size()) {
+      ssize_t written = ::send(socket_.native_handle(), reply.data() + sent, reply.size() - sent,
+                               MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (written <= 0) break;
+      sent += static_cast<size_t>(written);
+    }
+    server_.stats().total_net_output_bytes += sent;
+    reply.erase(0, sent);
+    // What did not fit goes out once the event loop runs again.
+    if (!reply.empty() || session_->close_after_reply) session_->notify_output();
+  }
+
   void OnReadable() {
     if (closed_ || !read_watched_) return;
     if (paused_ || session_->close_after_reply) {
@@ -345,13 +387,52 @@ Network::Network(asio::io_context& io, Server& server)
       cron_timer_(io),
       block_timer_(io),
       signals_(io, SIGINT, SIGTERM),
+      drain_timer_(io),
       read_poll_(io) {
   int poll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   if (poll_fd < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
   read_poll_.assign(poll_fd);
 }
 
-Network::~Network() { server_.blocking().set_deadline_listener(nullptr); }
+Network::~Network() {
+  server_.blocking().set_deadline_listener(nullptr);
+  server_.set_busy_handler(nullptr);
+}
+
+void Network::ServeWhileBusy(uint64_t running_client) {
+  if (stopping_) return;
+  // New connections too, so that a fresh redis-cli can send SCRIPT KILL.
+  for (auto& acceptor : tcp_acceptors_) {
+    boost::system::error_code ec;
+    acceptor->non_blocking(true, ec);
+    while (!ec) {
+      asio::ip::tcp::socket socket(io_);
+      acceptor->accept(socket, ec);
+      if (ec) break;
+      boost::system::error_code ignored;
+      socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+      Admit(GenericSocket(std::move(socket)), false);
+    }
+  }
+  if (unix_acceptor_) {
+    boost::system::error_code ec;
+    unix_acceptor_->non_blocking(true, ec);
+    while (!ec) {
+      asio::local::stream_protocol::socket socket(io_);
+      unix_acceptor_->accept(socket, ec);
+      if (!ec) Admit(GenericSocket(std::move(socket)), true);
+    }
+  }
+  epoll_event events[256];
+  int count = ::epoll_wait(read_poll_.native_handle(), events, 256, 0);
+  for (int i = 0; i < count; ++i) {
+    // The script's own client is not read until its script returns.
+    if (events[i].data.u64 == running_client) continue;
+    auto it = connections_.find(events[i].data.u64);
+    if (it == connections_.end()) continue;
+    if (auto connection = it->second.lock()) connection->ServeWhileBusy();
+  }
+}
 
 bool Network::SetReadInterest(int fd, uint64_t client_id, bool readable, bool registered) {
   epoll_event event{};
@@ -433,6 +514,7 @@ bool Network::Listen(std::string* error) {
 }
 
 void Network::Start() {
+  server_.set_busy_handler([this](uint64_t running_client) { ServeWhileBusy(running_client); });
   WaitReadable();
   for (size_t i = 0; i < tcp_acceptors_.size(); ++i) AcceptTcp(i);
   if (unix_acceptor_) AcceptUnix();
@@ -442,7 +524,7 @@ void Network::Start() {
   signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("Received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
-    Stop();
+    Drain();
   });
 }
 
@@ -555,6 +637,39 @@ void Network::OnShutdownRequested() {
   asio::post(io_, [this] { Stop(); });
 }
 
+// --- Graceful shutdown (docs/operations.md, "Shutdown") ----------------------
+
+void Network::Drain() {
+  if (stopping_ || draining_) return;
+  draining_ = true;
+  boost::system::error_code ignored;
+  for (auto& acceptor : tcp_acceptors_) acceptor->close(ignored);
+  if (unix_acceptor_) unix_acceptor_->close(ignored);
+  std::vector<std::shared_ptr<Connection>> open;
+  for (auto& [id, weak] : connections_) {
+    if (auto connection = weak.lock()) open.push_back(std::move(connection));
+  }
+  for (auto& connection : open) connection->Drain();
+  const int64_t timeout_ms = int64_t{server_.config().shutdown_timeout} * 1000;
+  WaitDrained(std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms));
+}
+
+void Network::WaitDrained(std::chrono::steady_clock::time_point deadline) {
+  if (stopping_) return;
+  if (connections_.empty() || std::chrono::steady_clock::now() >= deadline) {
+    if (!connections_.empty()) {
+      spdlog::warn("shutdown: closing {} connections still waiting for replies after {} s",
+                   connections_.size(), server_.config().shutdown_timeout);
+    }
+    Stop();
+    return;
+  }
+  drain_timer_.expires_after(std::chrono::milliseconds(10));
+  drain_timer_.async_wait([this, deadline](const boost::system::error_code& ec) {
+    if (!ec) WaitDrained(deadline);
+  });
+}
+
 void Network::Stop() {
   if (stopping_) return;
   stopping_ = true;
@@ -566,6 +681,7 @@ void Network::Stop() {
   }
   cron_timer_.cancel();
   block_timer_.cancel();
+  drain_timer_.cancel();
   signals_.cancel();
   boost::system::error_code ignored_error;
   read_poll_.cancel(ignored_error);

@@ -25,8 +25,12 @@ class Network {
   // Starts accepting, the cron and signal handling. Returns immediately;
   // the caller runs the io_context.
   void Start();
-  // Stops accepting and closes every connection (SIGTERM, SHUTDOWN).
+  // Stops accepting and closes every connection (SHUTDOWN, end of Drain).
   void Stop();
+  // SIGTERM, SIGINT: stops accepting and reading requests, lets those
+  // already running finish (replies from the primary included), then
+  // Stop()s, after shutdown-timeout seconds at the latest.
+  void Drain();
 
   Server& server() { return server_; }
   // Routes clients' requests through the primary link (call before Start).
@@ -40,6 +44,11 @@ class Network {
   // or changed, waiting for readability or not. False (errno set) on error.
   bool SetReadInterest(int fd, uint64_t client_id, bool readable, bool registered);
   void ForgetReadInterest(int fd);
+  // While a script runs past busy-reply-threshold (called from its hook,
+  // inside a handler): accepts pending connections and serves the input of
+  // every client but `running_client` synchronously, replies written with
+  // non-blocking sends. Never runs the io_context.
+  void ServeWhileBusy(uint64_t running_client);
 
  private:
   class Connection;
@@ -54,6 +63,8 @@ class Network {
   void OnBlockTimer();
   void WaitReadable();
   void OnReadable();
+  // Drain(): Stop()s once no connection is left or at `deadline`.
+  void WaitDrained(std::chrono::steady_clock::time_point deadline);
 
   boost::asio::io_context& io_;
   Server& server_;
@@ -63,6 +74,8 @@ class Network {
   boost::asio::steady_timer block_timer_;
   int64_t block_timer_deadline_ = 0;  // 0: not armed
   boost::asio::signal_set signals_;
+  boost::asio::steady_timer drain_timer_;  // Drain()'s polling
+  bool draining_ = false;
   // A level-triggered epoll set of client sockets, itself watched by the
   // io_context: clients are read from only when they have sent something.
   boost::asio::posix::stream_descriptor read_poll_;

@@ -8,6 +8,7 @@
 #include "protocol/reply_parser.h"
 #include "protocol/request_parser.h"
 #include "protocol/request_writer.h"
+#include "server/metrics.h"  // CountRoute (admin port)
 
 namespace understudy::server {
 
@@ -88,6 +89,14 @@ Proxy::Proxy(Server& server, replication::PrimaryLink& link)
   known_.subscribe = table.Find("subscribe");
   known_.psubscribe = table.Find("psubscribe");
   known_.ssubscribe = table.Find("ssubscribe");
+  known_.eval = table.Find("eval");
+  known_.eval_ro = table.Find("eval_ro");
+  known_.evalsha = table.Find("evalsha");
+  known_.evalsha_ro = table.Find("evalsha_ro");
+  static constexpr std::string_view kScriptLoad[] = {"script", "load"};
+  static constexpr std::string_view kScriptFlush[] = {"script", "flush"};
+  known_.script_load = table.Lookup(kScriptLoad).spec;
+  known_.script_flush = table.Lookup(kScriptFlush).spec;
   for (std::string_view name : kLocalOnlyCommands) {
     if (const CommandSpec* spec = server.commands().Find(name)) local_only_.insert(spec);
   }
@@ -146,6 +155,9 @@ bool Proxy::AnyKeyRejects(const CommandSpec& spec, std::span<const std::string_v
 bool Proxy::NearCacheServes(const CommandSpec& spec, std::span<const std::string_view> args) const {
   if (!any_near_cache_ || mirror_ == nullptr || !mirror_->live()) return false;
   if (!spec.has(kCmdReadOnly) || spec.has(kCmdBlocking)) return false;
+  // A read-only script may read keys it did not declare, and its body may
+  // be known to the primary only: it always goes there.
+  if (&spec == known_.eval_ro || &spec == known_.evalsha_ro) return false;
   key_indexes_.clear();
   spec.KeyIndexes(args, &key_indexes_);
   if (key_indexes_.empty()) return false;
@@ -169,7 +181,10 @@ bool Proxy::ClassRejects(const replication::KeyClass& key_class) const {
 
 bool Proxy::NeedsWriteThrough(const CommandSpec& spec,
                               std::span<const std::string_view> args) const {
-  if (!any_mirrored_ || !spec.has(kCmdWrite)) return false;
+  if (!any_mirrored_) return false;
+  // A script that may write is applied here too, by running it on the
+  // mirrored state (docs/scripting.md, "With a primary").
+  if (!spec.has(kCmdWrite) && &spec != known_.eval && &spec != known_.evalsha) return false;
   key_indexes_.clear();
   spec.KeyIndexes(args, &key_indexes_);
   for (int index : key_indexes_) {
@@ -196,6 +211,21 @@ void Proxy::ApplyWriteThrough(int db, std::span<const std::string_view> args) {
   }
 }
 
+void Proxy::NoteOwnWrite(std::span<const std::string_view> args, bool sent) {
+  if (mirror_ == nullptr) return;
+  const CommandSpec* spec = server_.commands().Lookup(args).spec;
+  if (spec == nullptr) return;
+  key_indexes_.clear();
+  spec->KeyIndexes(args, &key_indexes_);
+  for (int index : key_indexes_) {
+    if (sent) {
+      mirror_->OwnWriteSent(args[index]);
+    } else {
+      mirror_->OwnWriteDone(args[index]);
+    }
+  }
+}
+
 // ---------------------------------------------------------------- ProxyClient
 
 ProxyClient::ProxyClient(Proxy& proxy, ClientSession& session, std::function<void()> on_output)
@@ -204,6 +234,9 @@ ProxyClient::ProxyClient(Proxy& proxy, ClientSession& session, std::function<voi
 ProxyClient::~ProxyClient() = default;
 
 void ProxyClient::Detach() {
+  for (const Slot& slot : slots_) {
+    if (!slot.done) EndOwnWrites(slot);
+  }
   session_ = nullptr;
   slots_.clear();
   outstanding_ = 0;
@@ -315,6 +348,7 @@ bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_vie
     }
     if (pinned_ && !pinned_->closed()) {
       ++proxy_.stats().proxied;
+      CountRoute(proxy_.server(), spec, CommandRoute::kProxied);
       pinned_->Send(raw, nullptr, 0);
       return true;
     }
@@ -367,6 +401,7 @@ bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_vie
     }
     case Proxy::Route::kReject:
       ++proxy_.stats().rejected;
+      CountRoute(proxy_.server(), spec, CommandRoute::kRejected);
       Reply(kPrimaryUnavailable);
       return true;
     case Proxy::Route::kPrimary:
@@ -416,6 +451,7 @@ bool ProxyClient::SendToPrimary(const CommandSpec* spec, std::span<const std::st
   if (must_wait) return false;
   if (connection == nullptr) return true;  // refused, with the reply written
   ++proxy_.stats().proxied;
+  CountRoute(proxy_.server(), spec, CommandRoute::kProxied);
   if (tunnel) {
     connection->EnterTunnel(shared_from_this());
     tunnel_ = true;
@@ -425,6 +461,8 @@ bool ProxyClient::SendToPrimary(const CommandSpec* spec, std::span<const std::st
   Slot& slot = NewSlot(blocking ? SlotKind::kBlocking : SlotKind::kCommand);
   slot.request.assign(raw);
   slot.write_through = spec != nullptr && proxy_.NeedsWriteThrough(*spec, args);
+  if (slot.write_through) proxy_.NoteOwnWrite(args, true);
+  if (!blocking) slot.script = proxy_.ScriptCommandOf(spec);
   if (proxy_.known().watch == spec) watching_ = true;
   if (proxy_.known().unwatch == spec) watching_ = false;
   outstanding_on_ = connection;
@@ -474,6 +512,7 @@ bool ProxyClient::SendTransaction() {
   if (must_wait) return false;
   if (connection == nullptr) return true;  // refused, with the reply written
   ++proxy_.stats().proxied;
+  CountRoute(proxy_.server(), proxy_.known().exec, CommandRoute::kProxied);
   // MULTI, the commands and EXEC leave in one block, so nothing of another
   // client sharing the connection comes between them; only EXEC's reply
   // goes back to the client.
@@ -497,7 +536,12 @@ bool ProxyClient::SendTransaction() {
   for (const QueuedCommand& command : slot.queued) {
     views.assign(command.args.begin(), command.args.end());
     const CommandSpec* spec = proxy_.server().commands().Lookup(views).spec;
-    if (spec != nullptr && proxy_.NeedsWriteThrough(*spec, views)) slot.write_through = true;
+    if (spec != nullptr && proxy_.NeedsWriteThrough(*spec, views)) {
+      slot.write_through = true;
+      proxy_.NoteOwnWrite(views, true);
+    }
+    // Inside a transaction the bodies are remembered as they are sent.
+    proxy_.RememberScript(proxy_.ScriptCommandOf(spec), views);
   }
   proxy_.server().DiscardTransaction(session);
   watching_ = false;
@@ -517,6 +561,7 @@ void ProxyClient::OnUpstreamReply(uint64_t token, std::string_view reply, char t
   }
   Slot* slot = FindSlot(token);
   if (slot == nullptr || slot->done) return;
+  if (slot->script != Proxy::ScriptCommand::kNone && OnScriptReply(*slot, reply, type)) return;
   if (type == '-' && session.error_counter != nullptr) ++*session.error_counter;
   if (outstanding_ > 0 && --outstanding_ == 0) outstanding_on_ = nullptr;
   if (slot->write_through && type != '-' && type != '_') {
@@ -536,6 +581,7 @@ void ProxyClient::OnUpstreamReply(uint64_t token, std::string_view reply, char t
       }
     }
   }
+  if (slot->write_through) EndOwnWrites(*slot);
   const bool exec_ran =
       (slot->kind == SlotKind::kTransaction || slot->kind == SlotKind::kWatchedExec) &&
       type == '*' && reply.substr(0, 3) != "*-1";
@@ -617,11 +663,31 @@ void ProxyClient::OnUpstreamFailed(uint64_t token) {
   FailOver(*slot);
 }
 
+void ProxyClient::EndOwnWrites(const Slot& slot) {
+  if (!slot.write_through) return;
+  if (slot.kind == SlotKind::kCommand || slot.kind == SlotKind::kBlocking) {
+    protocol::RequestParser parser;
+    if (parser.Parse(slot.request, true) == protocol::ParseStatus::kCommand) {
+      proxy_.NoteOwnWrite(parser.args(), false);
+    }
+    return;
+  }
+  std::vector<std::string_view> views;
+  for (const QueuedCommand& command : slot.queued) {
+    views.assign(command.args.begin(), command.args.end());
+    const CommandSpec* spec = proxy_.server().commands().Lookup(views).spec;
+    if (spec != nullptr && proxy_.NeedsWriteThrough(*spec, views)) {
+      proxy_.NoteOwnWrite(views, false);
+    }
+  }
+}
+
 // Answers a request whose primary connection failed before its reply came,
 // from the local store. Its outcome on the primary is unknown (see
 // docs/primary-link.md for what that means per merge rule).
 void ProxyClient::FailOver(Slot& slot) {
   ClientSession& session = *session_;
+  EndOwnWrites(slot);
   slot.reply = CaptureReply(session, [&] { AnswerLocally(slot); });
   slot.done = true;
   slot.request.clear();
@@ -661,6 +727,7 @@ void ProxyClient::AnswerLocally(Slot& slot) {
         const CommandSpec* spec = proxy_.server().commands().Lookup(args).spec;
         if (spec == nullptr || proxy_.AnyKeyRejects(*spec, args)) {
           ++proxy_.stats().rejected;
+          CountRoute(proxy_.server(), spec, CommandRoute::kRejected);
           session.writer().Error(kPrimaryUnavailable);
         } else {
           ++proxy_.stats().local;

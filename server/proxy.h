@@ -26,6 +26,9 @@ struct ProxyStats {
   uint64_t rejected = 0;       // -TRYAGAIN: the class says reject during an outage
   uint64_t failed_over = 0;    // in flight when the primary failed, then answered locally
   uint64_t write_through = 0;  // acknowledged writes applied to the local store
+  // EVALSHA answered -NOSCRIPT by the primary and sent again with the body
+  // understudy remembered (docs/scripting.md, "With a primary").
+  uint64_t script_reloads = 0;
 };
 
 // "-TRYAGAIN primary unavailable": the reply for an `outage reject` class
@@ -73,8 +76,31 @@ class Proxy {
   bool NeedsWriteThrough(const CommandSpec& spec, std::span<const std::string_view> args) const;
   // Applies an acknowledged write to the local store, in database `db`.
   void ApplyWriteThrough(int db, std::span<const std::string_view> args);
+  // Tells the mirror that the write `args` (one that NeedsWriteThrough) is
+  // in flight to the primary (`sent`), or answered or given up (!sent):
+  // until then fetched values of its keys are not applied (they may or may
+  // not include it). Every `sent` call is paired with one !sent call.
+  void NoteOwnWrite(std::span<const std::string_view> args, bool sent);
 
   bool IsLocalOnly(const CommandSpec& spec) const;
+  // The scripting commands the proxy watches go by (server/proxy_scripts.cc).
+  enum class ScriptCommand : uint8_t { kNone, kEval, kEvalRo, kEvalSha, kEvalShaRo, kLoad, kFlush };
+  // Which of them `spec` is; kNone for every other command (a few pointer
+  // comparisons: the cost on the path of ordinary commands).
+  ScriptCommand ScriptCommandOf(const CommandSpec* spec) const {
+    if (spec == nullptr) return ScriptCommand::kNone;
+    if (spec == known_.evalsha) return ScriptCommand::kEvalSha;
+    if (spec == known_.eval) return ScriptCommand::kEval;
+    if (spec == known_.evalsha_ro) return ScriptCommand::kEvalShaRo;
+    if (spec == known_.eval_ro) return ScriptCommand::kEvalRo;
+    if (spec == known_.script_load) return ScriptCommand::kLoad;
+    if (spec == known_.script_flush) return ScriptCommand::kFlush;
+    return ScriptCommand::kNone;
+  }
+  // Adds the script body of an EVAL, EVAL_RO or SCRIPT LOAD request to the
+  // server's script cache (nothing for other commands), so that EVALSHA
+  // works locally once an outage begins.
+  void RememberScript(ScriptCommand command, std::span<const std::string_view> args);
   // While healthy: may this read be answered from the mirror? Every key's
   // class has near-cache on, the mirror is live and no key has an
   // invalidation still being fetched.
@@ -95,6 +121,12 @@ class Proxy {
     const CommandSpec* subscribe = nullptr;
     const CommandSpec* psubscribe = nullptr;
     const CommandSpec* ssubscribe = nullptr;
+    const CommandSpec* eval = nullptr;
+    const CommandSpec* eval_ro = nullptr;
+    const CommandSpec* evalsha = nullptr;
+    const CommandSpec* evalsha_ro = nullptr;
+    const CommandSpec* script_load = nullptr;
+    const CommandSpec* script_flush = nullptr;
     bool IsSubscribe(const CommandSpec* spec) const {
       return spec != nullptr && (spec == subscribe || spec == psubscribe || spec == ssubscribe);
     }
@@ -167,6 +199,8 @@ class ProxyClient : public replication::ReplyTarget,
     // all on the primary), and whether EXEC subscribed the client.
     std::vector<QueuedPlace> places;
     bool tunnel_after = false;
+    // A scripting command whose reply understudy looks at (kCommand only).
+    Proxy::ScriptCommand script = Proxy::ScriptCommand::kNone;
   };
 
   // Runs the request here, in its turn; `lookup` (when given) is its
@@ -178,6 +212,9 @@ class ProxyClient : public replication::ReplyTarget,
   Slot& NewSlot(SlotKind kind);
   Slot* FindSlot(uint64_t token);
   void FailOver(Slot& slot);
+  // The slot's write-through writes are no longer in flight
+  // (Proxy::NoteOwnWrite); a no-op for other slots.
+  void EndOwnWrites(const Slot& slot);
   void AnswerLocally(Slot& slot);
   // Moves every reply whose turn has come to the client's output.
   void Drain();
@@ -186,6 +223,12 @@ class ProxyClient : public replication::ReplyTarget,
   bool SendToPrimary(const CommandSpec* spec, std::span<const std::string_view> args,
                      std::string_view raw, bool tunnel);
   bool SendTransaction();
+  // The primary's reply to a scripting command (server/proxy_scripts.cc):
+  // remembers EVAL and SCRIPT LOAD bodies, empties the local cache on SCRIPT
+  // FLUSH, and answers -NOSCRIPT to an EVALSHA whose body is known by
+  // sending the script again. True when the reply is consumed that way (the
+  // slot then waits for the new reply).
+  bool OnScriptReply(Slot& slot, std::string_view reply, char type);
   // EXEC's array from the primary with the replies of the commands run
   // here put in their places (they run now, in order, after the others).
   std::string MergeExecReply(const Slot& slot, std::string_view reply);

@@ -5,7 +5,9 @@
 #include "server/blocking.h"
 #include "server/errors.h"
 #include "server/memory_guard.h"
+#include "server/metrics.h"
 #include "server/outage_journal.h"
+#include "server/scripting/lua_engine.h"
 
 namespace understudy::server {
 
@@ -49,6 +51,10 @@ Server::Server(Config config, const Clock* clock)
 }
 
 Server::~Server() = default;
+
+void Server::EnableCommandMetrics() {
+  if (!command_metrics_) command_metrics_ = std::make_unique<CommandMetrics>(commands_);
+}
 
 ClientSession& Server::AddClient() {
   uint64_t id = next_client_id_++;
@@ -141,7 +147,13 @@ void Server::Execute(ClientSession& client, std::span<const std::string_view> ar
                       "allowed in this context");
     return;
   }
-  if (config_.maxmemory != 0 && !AdmitUnderMaxmemory(client, *spec, args)) return;
+  const bool script_running = lua_ != nullptr && lua_->running();
+  if (script_running && lua_->timed_out() && RejectWhileBusy(client, *spec, args)) return;
+  // Nothing is evicted under a running script's feet (by an allow-busy
+  // command another client sends meanwhile).
+  if (config_.maxmemory != 0 && !script_running && !AdmitUnderMaxmemory(client, *spec, args)) {
+    return;
+  }
   if (client.in_multi && !spec->has(kCmdSkipQueue)) {
     if (spec->has(kCmdNoMulti)) {
       RejectCommand(client, *spec, "ERR Command not allowed inside a transaction");
@@ -160,7 +172,42 @@ void Server::Execute(ClientSession& client, std::span<const std::string_view> ar
   Call(client, *spec, args);
   // Clients blocked on keys this command (or EXEC) gave elements to are
   // served now that it has finished, as Redis's handleClientsBlockedOnKeys.
-  if (blocking_->has_ready_keys()) blocking_->ServeReadyKeys();
+  // Not in the middle of a busy script (SCRIPT KILL, WATCH... run then):
+  // its caller's Execute serves them once the script is over.
+  if (blocking_->has_ready_keys() && !script_running) {
+    blocking_->ServeReadyKeys();
+  }
+}
+
+LuaEngine& Server::lua() {
+  if (lua_ == nullptr) lua_ = std::make_unique<LuaEngine>(*this);
+  return *lua_;
+}
+
+bool Server::script_busy() const { return lua_ != nullptr && lua_->timed_out(); }
+
+void Server::ServeWhileBusy(uint64_t running_client) {
+  if (busy_handler_) busy_handler_(running_client);
+  // SHUTDOWN NOSAVE was among them: stop the script so the process can go.
+  if (shutdown_requested_ && lua_ != nullptr) lua_->Abort();
+}
+
+bool Server::RejectWhileBusy(ClientSession& client, const CommandSpec& spec,
+                             std::span<const std::string_view> args) {
+  static constexpr std::string_view kBusy =
+      "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+  bool refuse = !spec.has(kCmdAllowBusy);
+  if (!refuse && spec.name == "shutdown") {
+    // Only a shutdown that saves nothing may cut a script short, as Redis.
+    refuse = true;
+    for (size_t i = 1; i < args.size(); ++i) {
+      std::string word(args[i]);
+      for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (word == "nosave") refuse = false;
+    }
+  }
+  if (refuse) RejectCommand(client, spec, kBusy);
+  return refuse;
 }
 
 bool Server::AdmitUnderMaxmemory(ClientSession& client, const CommandSpec& spec,
@@ -209,11 +256,15 @@ void Server::Call(ClientSession& client, const CommandSpec& spec,
                   std::span<const std::string_view> args, std::optional<int64_t> now_ms) {
   CommandContext ctx{*this, client, *databases_[client.db_index],      client.writer(),
                      args,  spec,   now_ms ? *now_ms : clock_->NowMs()};
+  // Counted, and now and then timed, only with the admin port on.
+  CommandMetrics* metrics = command_metrics_.get();
+  const uint64_t start_ticks = metrics != nullptr ? metrics->Start() : 0;
   if (journal_ != nullptr && journal_->in_outage() && spec.has(kCmdWrite)) {
     CallJournaled(ctx);
   } else {
     spec.handler(ctx);
   }
+  if (metrics != nullptr) metrics->Finish(spec, start_ticks);
   // Commands inside EXEC are checked once EXEC returns (as one reply).
   if (!client.in_multi) EnforceOutputBufferLimit(client);
   client.last_command = &spec;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -26,6 +27,8 @@ class BlockingRegistry;  // server/blocking.h
 class Proxy;             // server/proxy.h
 class MemoryGuard;       // server/memory_guard.h
 class OutageJournal;     // server/outage_journal.h
+class LuaEngine;         // server/scripting/lua_engine.h
+class CommandMetrics;    // server/metrics.h
 
 // What a command handler gets: the request, the client, its database, a
 // reply writer and the server. Handlers are plain functions of this.
@@ -135,6 +138,20 @@ class Server {
   PubSubRegistry& pubsub() { return pubsub_; }
   // Scripts seen by EVAL and SCRIPT LOAD, here or on their way to the primary.
   ScriptCache& scripts() { return scripts_; }
+  // The Lua interpreter of EVAL and SCRIPT (server/scripting/), created on
+  // first use.
+  LuaEngine& lua();
+  // True while a script has run past busy-reply-threshold: Execute answers
+  // -BUSY to every command not flagged allow-busy.
+  bool script_busy() const;
+  // Set by the network layer: serves other clients' pending requests
+  // without re-entering the event loop, skipping client `running_client`
+  // (the one whose script runs). Unset in tests that have no network.
+  void set_busy_handler(std::function<void(uint64_t running_client)> handler) {
+    busy_handler_ = std::move(handler);
+  }
+  // Called by the engine's hook while a script is past the threshold.
+  void ServeWhileBusy(uint64_t running_client);
   // PUBLISH/SPUBLISH: appends the message to every receiving client's reply
   // (in that client's protocol) and wakes its connection; returns the number
   // of receivers. `publisher` runs the command (its output is checked
@@ -180,6 +197,10 @@ class Server {
   // Writes journal records still buffered; call before replies are sent.
   void FlushJournal();
   void set_proxy(Proxy* proxy) { proxy_ = proxy; }
+  // Per-command figures for /metrics (commands by family, execution time):
+  // collected from this call on (the admin port is on); nullptr before.
+  void EnableCommandMetrics();
+  CommandMetrics* command_metrics() const { return command_metrics_.get(); }
   // The password check: constant time in the length of the candidate.
   bool CheckPassword(std::string_view candidate) const;
   bool auth_required() const { return !config_.requirepass.empty(); }
@@ -207,6 +228,10 @@ class Server {
   // `spec` must not run because memory stays over the limit.
   bool AdmitUnderMaxmemory(ClientSession& client, const CommandSpec& spec,
                            std::span<const std::string_view> args);
+  // While a script is busy: replies -BUSY and returns true unless `spec`
+  // may run (allow-busy; SHUTDOWN only with NOSAVE).
+  bool RejectWhileBusy(ClientSession& client, const CommandSpec& spec,
+                       std::span<const std::string_view> args);
   // Runs a write command during an outage: journaled before its reply, or
   // refused when the journal is full.
   void CallJournaled(CommandContext& ctx);
@@ -229,6 +254,8 @@ class Server {
   std::unique_ptr<BlockingRegistry> blocking_;
   PubSubRegistry pubsub_;
   ScriptCache scripts_;
+  std::unique_ptr<LuaEngine> lua_;
+  std::function<void(uint64_t)> busy_handler_;
   ServerStats stats_;
   uint64_t next_client_id_ = 1;
   int64_t start_time_ms_;
@@ -236,6 +263,7 @@ class Server {
   size_t cron_db_cursor_ = 0;
   Proxy* proxy_ = nullptr;
   OutageJournal* journal_ = nullptr;
+  std::unique_ptr<CommandMetrics> command_metrics_;
 };
 
 // Registers every command family; defined in commands/registry.cc.

@@ -3,7 +3,8 @@
 # understudy, with identical parameters, interleaved round by round, median
 # per side. With --proxy: understudy proxying to a redis-server, against
 # twemproxy in front of the same redis-server and against that redis-server
-# directly. A report, not a test: exits 0 whatever the ratios are, non-zero
+# directly. With --metrics: understudy with the admin port on and scraped
+# every second, against understudy without it. A report, not a test: exits 0 whatever the ratios are, non-zero
 # only when something failed to run. See bench/load/README.md.
 set -euo pipefail
 
@@ -12,7 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
   cat <<'EOF'
-usage: compare.sh [--proxy | --outage] [options]
+usage: compare.sh [--proxy | --outage | --metrics] [options]
   --proxy            proxy mode: one redis-server, with twemproxy and understudy
                      (--primary) each in front of it; measures the three
                      endpoints (direct, twemproxy, understudy) interleaved.
@@ -22,6 +23,10 @@ usage: compare.sh [--proxy | --outage] [options]
                      journal-fsync everysec) against redis-server with
                      appendonly yes, appendfsync everysec: the journal's cost
                      against Redis's own append-only file
+  --metrics          metrics mode: two understudy processes (standalone), one
+                     with the admin port on (admin-port, per-command figures)
+                     and /metrics scraped every second during the whole run,
+                     one without; ratio = on / off (goal >= 0.98, issue 8)
   --twemproxy-connections N
                      server_connections of the twemproxy pool (default: 1,
                      twemproxy's default and the only value that keeps each
@@ -76,6 +81,7 @@ run_timeout=120
 pin=auto
 proxy_mode=no
 outage_mode=no
+metrics_mode=no
 twemproxy_connections=1
 extra_given=no
 out_file=""
@@ -85,6 +91,7 @@ while (($# > 0)); do
   case "$1" in
     --proxy) proxy_mode=yes; shift ;;
     --outage) outage_mode=yes; shift ;;
+    --metrics) metrics_mode=yes; shift ;;
     --twemproxy-connections) twemproxy_connections="$2"; shift 2 ;;
     -t) tests="$2"; shift 2 ;;
     --extra) extra_tests="$2"; extra_given=yes; shift 2 ;;
@@ -167,6 +174,12 @@ if [[ "$outage_mode" == yes ]]; then
     --journal-fsync everysec --journal-max-bytes 0)
   REDIS_CMD+=(--appendonly yes --appendfsync everysec)
 fi
+if [[ "$metrics_mode" == yes ]]; then
+  [[ "$proxy_mode" == no && "$outage_mode" == no ]] || die "--metrics excludes --proxy and --outage"
+  [[ "$(basename "$UNDERSTUDY_BIN")" != redis-server ]] ||
+    die "--metrics needs understudy itself (redis-server has no admin port)"
+  lib_require_tools curl
+fi
 lib_init
 
 # Pinning. The machine has 2 cores. Both servers run their request path on a
@@ -214,10 +227,44 @@ lib_launch_prefix bench_prefix "$bench_cpu"
 # connects; side_watch: the PIDs whose death invalidates a run there.
 declare -A side_port=()
 declare -A side_watch=()
-lib_start_server redis-server "$server_cpu" "${REDIS_CMD[@]}"
-redis_pid="$LIB_SERVER_PID"
-redis_port="$LIB_SERVER_PORT"
-if [[ "$proxy_mode" == no ]]; then
+# The two sides of the standalone table: the reference and the one measured
+# against it (ratio = test / base).
+base_side=redis
+test_side=understudy
+if [[ "$metrics_mode" == yes ]]; then
+  base_side=off
+  test_side=on
+  lib_start_server understudy-metrics-off "$server_cpu" "${UNDERSTUDY_CMD[@]}"
+  side_port[off]="$LIB_SERVER_PORT"
+  side_watch[off]="$LIB_SERVER_PID"
+  admin_port="$(lib_pick_port)"
+  lib_start_server understudy-metrics-on "$server_cpu" "${UNDERSTUDY_CMD[@]}" --admin-port "$admin_port"
+  side_port[on]="$LIB_SERVER_PORT"
+  side_watch[on]="$LIB_SERVER_PID"
+  metrics_on_pid="$LIB_SERVER_PID"
+  curl -sf "http://127.0.0.1:${admin_port}/metrics" >"${LIB_WORKDIR}/first-scrape.txt" ||
+    die "no /metrics on the admin port ${admin_port}"
+  # As Prometheus would: one scrape a second for the whole run (also while
+  # the other side is measured; it then costs the machine a little, the same
+  # for both sides). Stopped by PID with everything else.
+  (
+    while kill -0 "$metrics_on_pid" 2>/dev/null; do
+      curl -sf -o /dev/null --max-time 5 "http://127.0.0.1:${admin_port}/metrics" ||
+        echo "scrape failed at $(date -u +%T)" >>"${LIB_WORKDIR}/scrape-failures.txt"
+      sleep 1
+    done
+  ) &
+  LIB_STARTED_PIDS+=("$!")
+  sides=(off on)
+fi
+if [[ "$metrics_mode" == no ]]; then
+  lib_start_server redis-server "$server_cpu" "${REDIS_CMD[@]}"
+  redis_pid="$LIB_SERVER_PID"
+  redis_port="$LIB_SERVER_PORT"
+fi
+if [[ "$metrics_mode" == yes ]]; then
+  :
+elif [[ "$proxy_mode" == no ]]; then
   lib_start_server understudy "$server_cpu" "${UNDERSTUDY_CMD[@]}"
   understudy_pid="$LIB_SERVER_PID"
   understudy_port="$LIB_SERVER_PORT"
@@ -363,9 +410,9 @@ report_standalone_row() {
   local key="$1" depth="$2" n="$3" test_rounds="$4"
   local -a redis_values understudy_values
   local redis_median understudy_median ratio paired
-  side_values "$key" redis
+  side_values "$key" "$base_side"
   redis_values=("${SIDE_VALUES[@]}")
-  side_values "$key" understudy
+  side_values "$key" "$test_side"
   understudy_values=("${SIDE_VALUES[@]}")
   redis_median="$(lib_median "${redis_values[@]}")"
   understudy_median="$(lib_median "${understudy_values[@]}")"
@@ -411,7 +458,13 @@ report_proxy_row() {
 start_seconds=$SECONDS
 git_version="$(git -C "$LIB_REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 redis_version="$("$REDIS_SERVER_BIN" --version | awk '{ print $3 }')"
-if [[ "$proxy_mode" == no ]]; then
+if [[ "$metrics_mode" == yes ]]; then
+  report "# understudy with metrics (admin port on, /metrics scraped every second) vs without: redis-benchmark throughput (requests/s)"
+  report "# $(date -u '+%Y-%m-%dT%H:%M:%SZ') host $(uname -n), $(nproc) CPUs, git ${git_version}"
+  report "# off: $(printf '%q ' "${UNDERSTUDY_CMD[@]}")"
+  report "# on:  $(printf '%q ' "${UNDERSTUDY_CMD[@]}")--admin-port ${admin_port}"
+  report "# -c ${clients} -r ${keyspace}; main tests: -n ${requests} (-P 1) / ${requests_pipelined} (-P >1), ${rounds} rounds per side; extra tests: -n ${extra_requests} / $((extra_requests * 10)), ${extra_rounds} rounds; interleaved, median"
+elif [[ "$proxy_mode" == no ]]; then
   report "# understudy vs redis-server: redis-benchmark throughput (requests/s)"
   report "# $(date -u '+%Y-%m-%dT%H:%M:%SZ') host $(uname -n), $(nproc) CPUs, git ${git_version}"
   report "# redis-server: $(printf '%q ' "${REDIS_CMD[@]}")(${redis_version})"
@@ -433,7 +486,9 @@ elif [[ "$proxy_mode" == yes ]]; then
 else
   report "# pinning: none (machine busy, --no-pin, or fewer than 2 CPUs)"
 fi
-if [[ "$proxy_mode" == no ]]; then
+if [[ "$metrics_mode" == yes ]]; then
+  report "$(printf '%-18s %4s %14s %14s %7s %7s %9s %9s %12s' test pipe off on ratio paired spread_of spread_on n_x_rounds)"
+elif [[ "$proxy_mode" == no ]]; then
   report "$(printf '%-18s %4s %14s %14s %7s %7s %9s %9s %12s' test pipe redis understudy ratio paired spread_r spread_u n_x_rounds)"
 else
   report "$(printf '%-10s %4s %11s %11s %11s %9s %7s %9s %7s %9s %9s %9s %10s' test pipe direct twemproxy understudy \
@@ -552,7 +607,11 @@ report_proxy_summary() {
 
 if [[ "$proxy_mode" == no ]]; then
   report ""
-  report "# summary: ratio = understudy rps / redis-server rps (>1: understudy faster)"
+  if [[ "$metrics_mode" == yes ]]; then
+    report "# summary: ratio = rps with metrics on / rps with metrics off (goal, issue 8: >= 0.98)"
+  else
+    report "# summary: ratio = understudy rps / redis-server rps (>1: understudy faster)"
+  fi
   for depth in "${pipeline_list[@]}"; do
     depth_ratios=()
     for i in "${!ratios[@]}"; do
@@ -563,6 +622,13 @@ if [[ "$proxy_mode" == no ]]; then
     fi
   done
   if ((${#ratios[@]} > 0)); then report "$(summary_line "all:" "${ratios[@]}")"; fi
+  if [[ "$metrics_mode" == yes ]]; then
+    scrapes_failed=0
+    [[ -f "${LIB_WORKDIR}/scrape-failures.txt" ]] &&
+      scrapes_failed="$(wc -l <"${LIB_WORKDIR}/scrape-failures.txt")"
+    report "# scrapes that failed during the run: ${scrapes_failed}"
+    report "RESULT mode=metrics $(printf '%s\n' "${ratios[@]}" | awk '{ n++; s += log($1); sp += log($2) } END { if (n) printf "geomean_ratio=%.3f geomean_paired=%.3f results=%d", exp(s / n), exp(sp / n), n }') load_start=${start_load} load_end=$(cut -d' ' -f1 /proc/loadavg)"
+  fi
 else
   report_proxy_summary
   report "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -34,6 +34,7 @@ std::vector<std::string_view> FlagNames(const CommandSpec& spec) {
       {kCmdBlocking, "blocking"},
       {kCmdLoading, "loading"},
       {kCmdStale, "stale"},
+      {kCmdSkipMonitor, "skip_monitor"},
       {kCmdSkipSlowlog, "skip_slowlog"},
       {kCmdFast, "fast"},
       {kCmdNoAuth, "no_auth"},

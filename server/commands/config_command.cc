@@ -1,17 +1,12 @@
 // CONFIG subcommands: GET SET RESETSTAT REWRITE HELP.
 #include <spdlog/spdlog.h>
 
+#include "common/logging.h"
 #include "server/commands/admin_support.h"
 #include "server/commands/helpers.h"
 
 namespace understudy::server {
 namespace {
-
-spdlog::level::level_enum LogLevelFromName(const std::string& name) {
-  if (name == "debug" || name == "verbose") return spdlog::level::debug;
-  if (name == "warning") return spdlog::level::warn;
-  return spdlog::level::info;  // notice
-}
 
 // CONFIG GET parameter [parameter ...]
 void ConfigGetCommand(CommandContext& ctx) {
@@ -42,6 +37,9 @@ void ConfigSetCommand(CommandContext& ctx) {
     for (const auto& [id, session] : ctx.server.clients()) session->authenticated = true;
   }
   spdlog::set_level(LogLevelFromName(config.loglevel));
+  LogFormat log_format = LogFormat::kHuman;
+  ParseLogFormat(config.log_format, &log_format);  // the directive allows only valid names
+  ApplyLogFormat(*spdlog::default_logger(), log_format);
   ctx.reply.Ok();
 }
 

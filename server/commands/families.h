@@ -17,5 +17,6 @@ void RegisterSortedSetCommands(CommandTable& table);
 void RegisterListCommands(CommandTable& table);
 void RegisterBlockingCommands(CommandTable& table);
 void RegisterPubSubCommands(CommandTable& table);
+void RegisterScriptingCommands(CommandTable& table);
 
 }  // namespace understudy::server

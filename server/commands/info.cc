@@ -18,6 +18,7 @@
 #include "server/commands/admin_support.h"
 #include "server/commands/helpers.h"
 #include "server/memory_guard.h"
+#include "server/metrics.h"
 #include "server/outage_journal.h"
 #include "server/proxy.h"
 #include "server/version.h"
@@ -292,6 +293,7 @@ std::string ClassInfo(const replication::KeyClass& key_class) {
 void ClassLines(Server& server, const replication::Mirror* mirror, InfoText& out) {
   const auto& classes = server.classifier().classes();
   const std::vector<ClassMemoryStats> memory = server.memory_guard().class_stats();
+  const std::vector<ClassStaleness> staleness = ClassStalenessOf(server, server.clock().NowMs());
   out.Field("classes", std::to_string(classes.size()));
   for (size_t i = 0; i < classes.size(); ++i) {
     std::string line = ClassInfo(classes[i]);
@@ -305,7 +307,35 @@ void ClassLines(Server& server, const replication::Mirror* mirror, InfoText& out
               ",refetches=" + std::to_string(stats.refetches) +
               ",removed=" + std::to_string(stats.removed);
     }
+    // Also in /metrics (understudy_class_staleness_seconds...).
+    if (staleness[i].mirrored) {
+      line += ",staleness_ms=" + std::to_string(staleness[i].staleness_ms) +
+              ",over_max_staleness=" + (staleness[i].over_limit ? "1" : "0");
+    }
     out.Field("class_" + classes[i].name, line);
+  }
+}
+
+// With the admin port on (Server::EnableCommandMetrics): the local
+// execution time histogram and one commands_family_<group> line per
+// command family used, as understudy_command_duration_seconds and
+// understudy_commands_total show them.
+void CommandLines(Server& server, InfoText& out) {
+  const CommandMetrics* metrics = server.command_metrics();
+  if (metrics == nullptr) return;
+  const LatencyHistogram& execution = metrics->execution();
+  out.Field("command_latency_sum_us",
+            static_cast<uint64_t>(static_cast<double>(execution.sum()) / metrics->ticks_per_us()));
+  // The tick bounds stand for kLatencyBoundsUs, so the text names those.
+  out.Field("command_latency_buckets_us", CumulativeBucketsText(execution));
+  for (size_t f = 0; f < metrics->families().size(); ++f) {
+    const uint64_t local = metrics->count(f, CommandRoute::kLocal);
+    const uint64_t proxied = metrics->count(f, CommandRoute::kProxied);
+    const uint64_t rejected = metrics->count(f, CommandRoute::kRejected);
+    if (local + proxied + rejected == 0) continue;
+    out.Field("commands_family_" + metrics->families()[f],
+              "local=" + std::to_string(local) + ",proxied=" + std::to_string(proxied) +
+                  ",rejected=" + std::to_string(rejected));
   }
 }
 
@@ -318,6 +348,8 @@ void UnderstudySection(Server& server, int64_t now_ms, InfoText& out) {
   if (proxy == nullptr) {
     out.Field("mode", "standalone");
     out.Field("primary_state", "none");
+    out.Field("degraded", 0);
+    CommandLines(server, out);
     ClassLines(server, nullptr, out);
     return;
   }
@@ -329,6 +361,15 @@ void UnderstudySection(Server& server, int64_t now_ms, InfoText& out) {
   out.Field("primary_state_age_ms",
             std::to_string(std::max<int64_t>(0, now_ms - health.since_ms())));
   out.Field("primary_transitions", std::to_string(health.transitions()));
+  // The figures below marked (metrics) are what /metrics shows too.
+  out.Field("degraded", Degraded(server) ? 1 : 0);
+  out.Field(
+      "primary_transitions_to",
+      "healthy=" + std::to_string(health.transitions_to(replication::PrimaryState::kHealthy)) +
+          ",suspect=" + std::to_string(health.transitions_to(replication::PrimaryState::kSuspect)) +
+          ",down=" + std::to_string(health.transitions_to(replication::PrimaryState::kDown)) +
+          ",recovering=" +
+          std::to_string(health.transitions_to(replication::PrimaryState::kRecovering)));
   out.Field("primary_address", link.address());
   out.Field("primary_last_failure", health.last_failure());
   const ProxyStats& stats = proxy->stats();
@@ -337,9 +378,12 @@ void UnderstudySection(Server& server, int64_t now_ms, InfoText& out) {
   out.Field("requests_rejected", std::to_string(stats.rejected));
   out.Field("requests_failed_over", std::to_string(stats.failed_over));
   out.Field("writes_applied_locally", std::to_string(stats.write_through));
+  out.Field("scripts_reloaded_on_primary", std::to_string(stats.script_reloads));
   out.Field("upstream_replies", std::to_string(link.stats().replies));
   out.Field("upstream_latency_avg_us", std::to_string(link.average_latency_us()));
   out.Field("upstream_pinned_connections", std::to_string(link.pinned_open()));
+  out.Field("upstream_latency_sum_us", link.stats().latency_us.sum());
+  out.Field("upstream_latency_buckets_us", CumulativeBucketsText(link.stats().latency_us));
   const replication::Mirror* mirror = proxy->mirror();
   if (mirror != nullptr) {
     out.Field("mirror_state", mirror->state_name());
@@ -361,6 +405,7 @@ void UnderstudySection(Server& server, int64_t now_ms, InfoText& out) {
     out.Field("journal_records_written", stats.records);
     out.Field("journal_baselines_written", stats.baselines);
     out.Field("journal_records_restored", stats.restored);
+    out.Field("journal_max_bytes", server.config().journal_max_bytes);
   }
   if (const replication::Reconciler* reconciler = proxy->reconciler()) {
     const replication::ReconcileProgress progress = reconciler->progress();
@@ -372,7 +417,10 @@ void UnderstudySection(Server& server, int64_t now_ms, InfoText& out) {
     out.Field("reconcile_applied_up_to", progress.applied_up_to);
     out.Field("reconcile_records_per_sec", static_cast<uint64_t>(progress.records_per_second));
     out.Field("reconcile_last_duration_ms", progress.last_duration_ms);
+    out.Field("reconcile_replayed_total", progress.replayed_total);
+    out.Field("reconcile_conflicts_total", progress.conflicts_total);
   }
+  CommandLines(server, out);
   ClassLines(server, mirror, out);
 }
 

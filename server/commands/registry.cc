@@ -15,6 +15,7 @@ void RegisterAllCommands(CommandTable& table) {
   RegisterListCommands(table);
   RegisterBlockingCommands(table);
   RegisterPubSubCommands(table);
+  RegisterScriptingCommands(table);
 }
 
 }  // namespace understudy::server

@@ -28,8 +28,9 @@ replays J onto P with the merge rules:
           or deleted);
   counter the primary's value += the sum of the local deltas (per hash
           field); an absent key is created with the local key's deadline;
-          any other write (EXPIRE, DEL) makes the key lww for that
-          reconciliation.
+          EXPIRE (a positive TTL) keeps it a counter, and the primary key
+          (if any) then gets the local key's deadline; any other write
+          (DEL) makes the key lww for that reconciliation.
 
 In some seeds the primary is killed again inside the recovery window (often
 in the middle of the replay), and in some understudy itself is SIGKILLed and
@@ -239,6 +240,7 @@ class Journal:
     lww_touched: set[str] = dataclasses.field(default_factory=set)
     counter_deltas: dict[tuple[str, str | None], int] = dataclasses.field(default_factory=dict)
     counter_lww: set[str] = dataclasses.field(default_factory=set)
+    counter_deadlines: set[str] = dataclasses.field(default_factory=set)
     records: int = 0
 
     def record(self, args: list[str], at_ms: int) -> None:
@@ -252,6 +254,8 @@ class Journal:
                 field, delta = counter_delta(args)
                 slot = (key, field)
                 self.counter_deltas[slot] = self.counter_deltas.get(slot, 0) + delta
+            elif cmd == "EXPIRE" and int(args[2]) > 0:
+                self.counter_deadlines.add(key)  # a window: the key stays a counter
             else:
                 self.counter_lww.add(key)
         elif cmd == "SADD":
@@ -318,6 +322,10 @@ class Journal:
                 else:
                     f = field.encode()
                     entry.value[f] = str(int(entry.value.get(f, b"0")) + delta).encode()
+        for key in self.counter_deadlines - self.counter_lww:
+            entry = primary.get(key)
+            if entry is not None and key in local and local[key].deadline is not None:
+                entry.deadline = local[key].deadline
 
 
 # --- The generator -----------------------------------------------------------------

@@ -275,6 +275,56 @@ TEST_F(PlanTest, CounterKeyWrittenOtherwiseIsWrittenWhole) {
   EXPECT_EQ(batch.lww[0].local.expire_at_ms, kNow + 1000);
 }
 
+TEST_F(PlanTest, CounterWindowDeadlineGoesWithTheIncrement) {
+  // A rate limiter's INCR then PEXPIRE on the first hit of a window (and a
+  // sliding window's INCRBY then PEXPIRE): still a counter, summed; the
+  // deadline reaches the primary with the increment that creates the key.
+  PutString("rl:w", "3", kNow + 50'000);
+  PutString("rl:v", "2", kNow + 20'000);
+  ReconcilePlanner planner = MakePlanner();
+  ReconcileBatch batch =
+      PlanAll(planner, {Command({"INCR", "rl:w"}), Command({"PEXPIRE", "rl:w", "60000"}),
+                        Command({"INCR", "rl:w"}), Command({"INCR", "rl:w"}),
+                        Command({"INCRBY", "rl:v", "2"}), Command({"EXPIRE", "rl:v", "80", "NX"}),
+                        Command({"PEXPIREAT", "rl:v", std::to_string(kRecordTime + 80'000)}),
+                        Command({"EXPIREAT", "rl:v", std::to_string(kRecordTime / 1000 + 80)})});
+  // After the sums, once per key: the primary key's deadline follows the
+  // local one.
+  EXPECT_EQ(Ops(batch),
+            (std::vector<Args>{{"SET", "rl:w", "0", "NX", "PXAT", std::to_string(kNow + 50'000)},
+                               {"INCRBY", "rl:w", "3"},
+                               {"SET", "rl:v", "0", "NX", "PXAT", std::to_string(kNow + 20'000)},
+                               {"INCRBY", "rl:v", "2"},
+                               {"PEXPIREAT", "rl:w", std::to_string(kNow + 50'000)},
+                               {"PEXPIREAT", "rl:v", std::to_string(kNow + 20'000)}}));
+  EXPECT_TRUE(batch.lww.empty());
+}
+
+TEST_F(PlanTest, CounterWindowSetAfterItsIncrementWasReplayed) {
+  // The INCR went in an earlier batch (the key had no deadline then); the
+  // EXPIRE alone now: the primary key gets the local deadline; nothing for
+  // a key gone locally.
+  PutString("rl:late", "1", kNow + 70'000);
+  ReconcilePlanner planner = MakePlanner();
+  ReconcileBatch batch = PlanAll(
+      planner, {Command({"EXPIRE", "rl:late", "70"}), Command({"EXPIRE", "rl:gone", "70"})});
+  EXPECT_EQ(Ops(batch),
+            (std::vector<Args>{{"PEXPIREAT", "rl:late", std::to_string(kNow + 70'000)}}));
+  EXPECT_TRUE(batch.lww.empty());
+}
+
+TEST_F(PlanTest, CounterExpiryThatDeletesIsWrittenWhole) {
+  // EXPIRE 0 or a time already past deletes the key: lww, a tombstone.
+  ReconcilePlanner planner = MakePlanner();
+  ReconcileBatch batch =
+      PlanAll(planner, {Command({"INCR", "rl:a"}), Command({"EXPIRE", "rl:a", "0"}),
+                        Command({"INCR", "rl:b"}),
+                        Command({"PEXPIREAT", "rl:b", std::to_string(kRecordTime - 1)})});
+  EXPECT_TRUE(batch.commands.empty());
+  ASSERT_EQ(batch.lww.size(), 2u);
+  EXPECT_EQ(batch.lww[0].local.type, FetchedKey::kMissing);
+}
+
 TEST_F(PlanTest, CounterLwwMarkSurvivesTheCheckpoint) {
   // The SET was replayed by an earlier run; the INCR after it must still
   // not be added to the state that run wrote.

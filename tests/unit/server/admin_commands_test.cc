@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "server/server.h"
+#include "tests/unit/server/server_test_support.h"
 
 namespace understudy::server {
 namespace {
@@ -21,12 +22,7 @@ class AdminCommandsTest : public ::testing::Test {
       : server_(std::move(config), &clock_), client_(server_.AddClient()) {}
 
   std::string Run(ClientSession& client, std::initializer_list<std::string_view> args) {
-    std::vector<std::string_view> argv(args);
-    client.reply.clear();
-    server_.Execute(client, argv);
-    std::string out = std::move(client.reply);
-    client.reply.clear();
-    return out;
+    return testing_support::RunRequest(server_, client, args);
   }
   std::string Run(std::initializer_list<std::string_view> args) { return Run(client_, args); }
 

@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "server/server.h"
+#include "tests/unit/server/server_test_support.h"
 
 namespace understudy::server {
 namespace {
@@ -49,12 +50,7 @@ class PubSubTest : public ::testing::Test {
 
   // Runs one request and returns exactly the bytes it appended to the reply.
   std::string Run(ClientSession& client, std::initializer_list<std::string_view> args) {
-    std::vector<std::string_view> argv(args);
-    client.reply.clear();
-    server_.Execute(client, argv);
-    std::string out = std::move(client.reply);
-    client.reply.clear();
-    return out;
+    return testing_support::RunRequest(server_, client, args);
   }
 
   // Takes what was delivered to `client` from outside its own commands.

@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "server/server.h"
+#include "tests/unit/server/server_test_support.h"
 
 namespace understudy::server {
 namespace {
@@ -26,11 +27,7 @@ class TransactionsTest : public ::testing::Test {
     return RunArgs(client, argv);
   }
   std::string RunArgs(ClientSession& client, const std::vector<std::string_view>& argv) {
-    client.reply.clear();
-    server_.Execute(client, argv);
-    std::string out = std::move(client.reply);
-    client.reply.clear();
-    return out;
+    return testing_support::RunRequest(server_, client, argv);
   }
 
   // Gives `key` of database `db_index` a deadline `ttl_ms` from now.
