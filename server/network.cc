@@ -436,7 +436,7 @@ void Network::ServeWhileBusy(uint64_t running_client) {
 
 bool Network::SetReadInterest(int fd, uint64_t client_id, bool readable, bool registered) {
   epoll_event event{};
-  event.events = readable ? EPOLLIN : 0;
+  event.events = readable ? static_cast<uint32_t>(EPOLLIN) : 0u;
   event.data.u64 = client_id;
   return ::epoll_ctl(read_poll_.native_handle(), registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
                      &event) == 0;

@@ -184,6 +184,8 @@ LuaEngine& Server::lua() {
   return *lua_;
 }
 
+size_t Server::lua_memory_bytes() const { return lua_ == nullptr ? 0 : lua_->memory_bytes(); }
+
 bool Server::script_busy() const { return lua_ != nullptr && lua_->timed_out(); }
 
 void Server::ServeWhileBusy(uint64_t running_client) {

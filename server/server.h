@@ -141,6 +141,8 @@ class Server {
   // The Lua interpreter of EVAL and SCRIPT (server/scripting/), created on
   // first use.
   LuaEngine& lua();
+  // Bytes the Lua interpreter holds; 0 before the first script creates it.
+  size_t lua_memory_bytes() const;
   // True while a script has run past busy-reply-threshold: Execute answers
   // -BUSY to every command not flagged allow-busy.
   bool script_busy() const;

@@ -159,6 +159,17 @@ void MemorySection(Server& server, InfoText& out) {
   out.Field("used_memory_rss_human", BytesToHuman(rss));
   out.Field("total_system_memory", system);
   out.Field("total_system_memory_human", BytesToHuman(system));
+  // Scripting memory, with Redis 7.0's names (used_memory_lua is the older
+  // name of used_memory_vm_eval).
+  const uint64_t lua_bytes = server.lua_memory_bytes();
+  const uint64_t script_bytes = server.scripts().body_bytes();
+  out.Field("used_memory_lua", lua_bytes);
+  out.Field("used_memory_vm_eval", lua_bytes);
+  out.Field("used_memory_lua_human", BytesToHuman(lua_bytes));
+  out.Field("used_memory_scripts_eval", script_bytes);
+  out.Field("number_of_cached_scripts", static_cast<uint64_t>(server.scripts().size()));
+  out.Field("used_memory_scripts", script_bytes);
+  out.Field("used_memory_scripts_human", BytesToHuman(script_bytes));
   out.Field("maxmemory", config.maxmemory);
   out.Field("maxmemory_human", BytesToHuman(config.maxmemory));
   out.Field("maxmemory_policy", config.maxmemory_policy);

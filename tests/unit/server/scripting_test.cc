@@ -300,5 +300,27 @@ TEST_F(ScriptingTest, ShutdownNeedsNosaveWhileBusy) {
   EXPECT_TRUE(server_.shutdown_requested());
 }
 
+// INFO memory reports the script cache and the interpreter, as Redis 7.0.
+TEST_F(ScriptingTest, InfoMemoryCountsCachedScriptsAndInterpreter) {
+  auto field = [this](std::string_view name) -> int64_t {
+    const std::string info = Run({"INFO", "memory"});
+    const std::string prefix = "\r\n" + std::string(name) + ":";
+    const size_t at = info.find(prefix);
+    if (at == std::string::npos) return -1;
+    return std::stoll(info.substr(at + prefix.size()));
+  };
+  EXPECT_EQ(field("number_of_cached_scripts"), 0);
+  EXPECT_EQ(field("used_memory_scripts_eval"), 0);
+  Run({"SCRIPT", "LOAD", "return 1"});
+  Eval("return 2");
+  EXPECT_EQ(field("number_of_cached_scripts"), 2);
+  EXPECT_EQ(field("used_memory_scripts_eval"), 16);  // the two bodies' bytes
+  EXPECT_GT(field("used_memory_lua"), 0);
+  EXPECT_EQ(field("used_memory_lua"), field("used_memory_vm_eval"));
+  Run({"SCRIPT", "FLUSH"});
+  EXPECT_EQ(field("number_of_cached_scripts"), 0);
+  EXPECT_EQ(field("used_memory_scripts"), 0);
+}
+
 }  // namespace
 }  // namespace understudy::server
