@@ -8,23 +8,13 @@
 #include <cstring>
 #include <utility>
 
+#include "common/ascii.h"
 #include "common/config_text.h"
 #include "common/glob.h"
 #include "common/numbers.h"
 
 namespace understudy::replication {
 namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool IsValidClassName(std::string_view name) {
   if (name.empty()) return false;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/ascii.h"
 #include "server/config.h"
 #include "server/metrics.h"
 #include "server/server.h"
@@ -26,13 +27,6 @@ bool IsTokenChar(char c) {
 
 bool IsToken(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), IsTokenChar);
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 std::string_view Trim(std::string_view text) {

@@ -211,19 +211,30 @@ void Proxy::ApplyWriteThrough(int db, std::span<const std::string_view> args) {
   }
 }
 
-void Proxy::NoteOwnWrite(std::span<const std::string_view> args, bool sent) {
+void Proxy::CountProxied(const CommandSpec* spec) {
+  ++stats_.proxied;
+  CountRoute(server_, spec, CommandRoute::kProxied);
+}
+
+void Proxy::CountRejected(const CommandSpec* spec) {
+  ++stats_.rejected;
+  CountRoute(server_, spec, CommandRoute::kRejected);
+}
+
+void Proxy::OwnWritesSent(const CommandSpec& spec, std::span<const std::string_view> args,
+                          std::vector<std::string>* keys) {
   if (mirror_ == nullptr) return;
-  const CommandSpec* spec = server_.commands().Lookup(args).spec;
-  if (spec == nullptr) return;
   key_indexes_.clear();
-  spec->KeyIndexes(args, &key_indexes_);
+  spec.KeyIndexes(args, &key_indexes_);
   for (int index : key_indexes_) {
-    if (sent) {
-      mirror_->OwnWriteSent(args[index]);
-    } else {
-      mirror_->OwnWriteDone(args[index]);
-    }
+    mirror_->OwnWriteSent(args[index]);
+    keys->emplace_back(args[index]);
   }
+}
+
+void Proxy::OwnWritesDone(const std::vector<std::string>& keys) {
+  if (mirror_ == nullptr) return;
+  for (const std::string& key : keys) mirror_->OwnWriteDone(key);
 }
 
 // ---------------------------------------------------------------- ProxyClient
@@ -347,8 +358,7 @@ bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_vie
       return true;
     }
     if (pinned_ && !pinned_->closed()) {
-      ++proxy_.stats().proxied;
-      CountRoute(proxy_.server(), spec, CommandRoute::kProxied);
+      proxy_.CountProxied(spec);
       pinned_->Send(raw, nullptr, 0);
       return true;
     }
@@ -400,8 +410,7 @@ bool ProxyClient::Handle(std::span<const std::string_view> args, std::string_vie
       return true;
     }
     case Proxy::Route::kReject:
-      ++proxy_.stats().rejected;
-      CountRoute(proxy_.server(), spec, CommandRoute::kRejected);
+      proxy_.CountRejected(spec);
       Reply(kPrimaryUnavailable);
       return true;
     case Proxy::Route::kPrimary:
@@ -450,8 +459,7 @@ bool ProxyClient::SendToPrimary(const CommandSpec* spec, std::span<const std::st
   replication::UpstreamConnection* connection = ConnectionFor(want_pinned, &must_wait);
   if (must_wait) return false;
   if (connection == nullptr) return true;  // refused, with the reply written
-  ++proxy_.stats().proxied;
-  CountRoute(proxy_.server(), spec, CommandRoute::kProxied);
+  proxy_.CountProxied(spec);
   if (tunnel) {
     connection->EnterTunnel(shared_from_this());
     tunnel_ = true;
@@ -461,7 +469,7 @@ bool ProxyClient::SendToPrimary(const CommandSpec* spec, std::span<const std::st
   Slot& slot = NewSlot(blocking ? SlotKind::kBlocking : SlotKind::kCommand);
   slot.request.assign(raw);
   slot.write_through = spec != nullptr && proxy_.NeedsWriteThrough(*spec, args);
-  if (slot.write_through) proxy_.NoteOwnWrite(args, true);
+  if (slot.write_through) proxy_.OwnWritesSent(*spec, args, &slot.own_write_keys);
   if (!blocking) slot.script = proxy_.ScriptCommandOf(spec);
   if (proxy_.known().watch == spec) watching_ = true;
   if (proxy_.known().unwatch == spec) watching_ = false;
@@ -511,8 +519,7 @@ bool ProxyClient::SendTransaction() {
   replication::UpstreamConnection* connection = ConnectionFor(want_pinned, &must_wait);
   if (must_wait) return false;
   if (connection == nullptr) return true;  // refused, with the reply written
-  ++proxy_.stats().proxied;
-  CountRoute(proxy_.server(), proxy_.known().exec, CommandRoute::kProxied);
+  proxy_.CountProxied(proxy_.known().exec);
   // MULTI, the commands and EXEC leave in one block, so nothing of another
   // client sharing the connection comes between them; only EXEC's reply
   // goes back to the client.
@@ -538,7 +545,7 @@ bool ProxyClient::SendTransaction() {
     const CommandSpec* spec = proxy_.server().commands().Lookup(views).spec;
     if (spec != nullptr && proxy_.NeedsWriteThrough(*spec, views)) {
       slot.write_through = true;
-      proxy_.NoteOwnWrite(views, true);
+      proxy_.OwnWritesSent(*spec, views, &slot.own_write_keys);
     }
     // Inside a transaction the bodies are remembered as they are sent.
     proxy_.RememberScript(proxy_.ScriptCommandOf(spec), views);
@@ -664,22 +671,7 @@ void ProxyClient::OnUpstreamFailed(uint64_t token) {
 }
 
 void ProxyClient::EndOwnWrites(const Slot& slot) {
-  if (!slot.write_through) return;
-  if (slot.kind == SlotKind::kCommand || slot.kind == SlotKind::kBlocking) {
-    protocol::RequestParser parser;
-    if (parser.Parse(slot.request, true) == protocol::ParseStatus::kCommand) {
-      proxy_.NoteOwnWrite(parser.args(), false);
-    }
-    return;
-  }
-  std::vector<std::string_view> views;
-  for (const QueuedCommand& command : slot.queued) {
-    views.assign(command.args.begin(), command.args.end());
-    const CommandSpec* spec = proxy_.server().commands().Lookup(views).spec;
-    if (spec != nullptr && proxy_.NeedsWriteThrough(*spec, views)) {
-      proxy_.NoteOwnWrite(views, false);
-    }
-  }
+  if (slot.write_through) proxy_.OwnWritesDone(slot.own_write_keys);
 }
 
 // Answers a request whose primary connection failed before its reply came,
@@ -726,8 +718,7 @@ void ProxyClient::AnswerLocally(Slot& slot) {
         std::span<const std::string_view> args(parser.args());
         const CommandSpec* spec = proxy_.server().commands().Lookup(args).spec;
         if (spec == nullptr || proxy_.AnyKeyRejects(*spec, args)) {
-          ++proxy_.stats().rejected;
-          CountRoute(proxy_.server(), spec, CommandRoute::kRejected);
+          proxy_.CountRejected(spec);
           session.writer().Error(kPrimaryUnavailable);
         } else {
           ++proxy_.stats().local;

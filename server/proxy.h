@@ -76,11 +76,18 @@ class Proxy {
   bool NeedsWriteThrough(const CommandSpec& spec, std::span<const std::string_view> args) const;
   // Applies an acknowledged write to the local store, in database `db`.
   void ApplyWriteThrough(int db, std::span<const std::string_view> args);
-  // Tells the mirror that the write `args` (one that NeedsWriteThrough) is
-  // in flight to the primary (`sent`), or answered or given up (!sent):
-  // until then fetched values of its keys are not applied (they may or may
-  // not include it). Every `sent` call is paired with one !sent call.
-  void NoteOwnWrite(std::span<const std::string_view> args, bool sent);
+  // Tells the mirror that the write `args` of `spec` (one that
+  // NeedsWriteThrough) is in flight to the primary: until OwnWritesDone,
+  // fetched values of its keys are not applied (they may or may not include
+  // it). Appends those keys to *keys, for the OwnWritesDone call that every
+  // call is paired with once the write is answered or given up.
+  void OwnWritesSent(const CommandSpec& spec, std::span<const std::string_view> args,
+                     std::vector<std::string>* keys);
+  void OwnWritesDone(const std::vector<std::string>& keys);
+  // Counts a request sent to the primary, or refused during an outage, in
+  // INFO understudy's figures and (admin port on) /metrics' routes.
+  void CountProxied(const CommandSpec* spec);
+  void CountRejected(const CommandSpec* spec);
 
   bool IsLocalOnly(const CommandSpec& spec) const;
   // The scripting commands the proxy watches go by (server/proxy_scripts.cc).
@@ -192,6 +199,8 @@ class ProxyClient : public replication::ReplyTarget,
     SlotKind kind = SlotKind::kLocal;
     bool done = false;
     bool write_through = false;
+    // write_through: the keys the mirror holds re-fetches back for.
+    std::vector<std::string> own_write_keys;
     std::string reply;
     std::string request;                // the RESP request, to fail it over
     std::vector<QueuedCommand> queued;  // kTransaction: the commands of MULTI
@@ -213,7 +222,7 @@ class ProxyClient : public replication::ReplyTarget,
   Slot* FindSlot(uint64_t token);
   void FailOver(Slot& slot);
   // The slot's write-through writes are no longer in flight
-  // (Proxy::NoteOwnWrite); a no-op for other slots.
+  // (Proxy::OwnWritesDone); a no-op for other slots.
   void EndOwnWrites(const Slot& slot);
   void AnswerLocally(Slot& slot);
   // Moves every reply whose turn has come to the client's output.

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/ascii.h"
 #include "server/blocking.h"
 #include "server/errors.h"
 #include "server/memory_guard.h"
@@ -203,9 +204,7 @@ bool Server::RejectWhileBusy(ClientSession& client, const CommandSpec& spec,
     // Only a shutdown that saves nothing may cut a script short, as Redis.
     refuse = true;
     for (size_t i = 1; i < args.size(); ++i) {
-      std::string word(args[i]);
-      for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (word == "nosave") refuse = false;
+      if (EqualsIgnoreCase(args[i], "nosave")) refuse = false;
     }
   }
   if (refuse) RejectCommand(client, spec, kBusy);

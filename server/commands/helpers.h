@@ -3,6 +3,7 @@
 #include <limits>
 #include <string_view>
 
+#include "common/ascii.h"
 #include "common/numbers.h"
 #include "server/errors.h"
 #include "server/server.h"
@@ -50,9 +51,6 @@ inline bool ParseScanCursor(std::string_view arg, uint64_t* out) {
   return true;
 }
 
-// True when `a` equals `b` ignoring ASCII case (option names).
-inline bool EqualsIgnoreCase(std::string_view a, std::string_view b);
-
 // True when the option word `arg` is `option`, ignoring ASCII case. Redis
 // compares options as C strings, so anything from a NUL byte on is ignored
 // ("count\0x" is COUNT); this keeps that quirk.
@@ -85,18 +83,6 @@ inline bool ParseScanOptions(CommandContext& ctx, size_t first, ScanOptions* out
       ctx.reply.Error(errors::kSyntax);
       return false;
     }
-  }
-  return true;
-}
-
-// True when `a` equals `b` ignoring ASCII case (option names).
-inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
   }
   return true;
 }

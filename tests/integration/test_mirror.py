@@ -28,11 +28,7 @@ MIRRORED = [
 
 
 def start_host(primary: Primary) -> ProxiedUnderstudy:
-    daemon = ProxiedUnderstudy(primary.port, MIRRORED)
-    daemon.start_healthy()
-    wait_until(lambda: info_understudy(daemon)["mirror_state"] == "live", 10.0,
-               what="mirror live")
-    return daemon
+    return ProxiedUnderstudy(primary.port, MIRRORED).start_mirror_live()
 
 
 def client(daemon) -> redis.Redis:

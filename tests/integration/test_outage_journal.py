@@ -33,11 +33,7 @@ def client(daemon) -> redis.Redis:
 
 
 def start_host(primary: Primary, extra: list[str] | None = None) -> ProxiedUnderstudy:
-    daemon = ProxiedUnderstudy(primary.port, [*CLASSES, *(extra or [])])
-    daemon.start_healthy()
-    wait_until(lambda: info_understudy(daemon)["mirror_state"] == "live", 10.0,
-               what="mirror live")
-    return daemon
+    return ProxiedUnderstudy(primary.port, [*CLASSES, *(extra or [])]).start_mirror_live()
 
 
 def kill_daemon(daemon: ProxiedUnderstudy) -> None:

@@ -57,11 +57,7 @@ def client(daemon) -> redis.Redis:
 
 
 def start_host(primary: Primary) -> ProxiedUnderstudy:
-    daemon = ProxiedUnderstudy(primary.port, CLASSES)
-    daemon.start_healthy()
-    wait_until(lambda: info_understudy(daemon)["mirror_state"] == "live", 10.0,
-               what="mirror live")
-    return daemon
+    return ProxiedUnderstudy(primary.port, CLASSES).start_mirror_live()
 
 
 def kill_primary(primary: Primary, daemons: list[ProxiedUnderstudy]) -> None:

@@ -39,11 +39,8 @@ def client(daemon) -> redis.Redis:
 
 
 def start_host(primary: Primary, extra: list[str] | None = None) -> ProxiedUnderstudy:
-    daemon = ProxiedUnderstudy(primary.port, [*CLASSES, *FAST_PROBES, *(extra or [])])
-    daemon.start_healthy()
-    wait_until(lambda: info_understudy(daemon)["mirror_state"] == "live", 10.0,
-               what="mirror live")
-    return daemon
+    return ProxiedUnderstudy(primary.port,
+                             [*CLASSES, *FAST_PROBES, *(extra or [])]).start_mirror_live()
 
 
 def kill_primary(primary: Primary, daemon: ProxiedUnderstudy) -> None:

@@ -46,16 +46,22 @@ def wait_state(server: ManagedServer, wanted: str | tuple[str, ...], timeout_s: 
     Returns the INFO fields; raises TimeoutError (with the last fields seen
     and the daemon's log) when the state is not reached in time.
     """
-    states = (wanted,) if isinstance(wanted, str) else wanted
+    return wait_info(server, "primary_state", wanted, timeout_s)
+
+
+def wait_info(server: ManagedServer, field: str, wanted: str | tuple[str, ...],
+              timeout_s: float = 10.0) -> dict[str, str]:
+    """Polls INFO understudy until `field` is one of `wanted` (as wait_state)."""
+    values = (wanted,) if isinstance(wanted, str) else wanted
     deadline = time.monotonic() + timeout_s
     fields: dict[str, str] = {}
     while True:
         fields = info_understudy(server)
-        if fields.get("primary_state") in states:
+        if fields.get(field) in values:
             return fields
         if time.monotonic() >= deadline:
             raise TimeoutError(
-                f"primary_state is {fields.get('primary_state')!r}, not {states} after "
+                f"{field} is {fields.get(field)!r}, not {values} after "
                 f"{timeout_s}s: {fields}\n{server.log_tail()}")
         time.sleep(0.02)
 
@@ -127,6 +133,12 @@ class ProxiedUnderstudy(Understudy):
         """Starts the daemon and waits until the primary link is healthy."""
         self.start()
         wait_state(self, "healthy", timeout_s)
+        return self
+
+    def start_mirror_live(self, timeout_s: float = 10.0) -> "ProxiedUnderstudy":
+        """start_healthy(), then waits until the mirror's first load is done."""
+        self.start_healthy(timeout_s)
+        wait_info(self, "mirror_state", "live", timeout_s)
         return self
 
 
